@@ -1,0 +1,175 @@
+"""``lantern up``: one supervised process tree (embedded NATS, every service, their HTTP APIs).
+
+Each service is its own OS process (``lantern serve <service>``), restarted with
+back-off if it dies; the supervisor records where everything listens in
+``<data dir>/run.json`` and removes it when it stops.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lantern import demo, natsserver, runfile
+from lantern.client import Unreachable, request
+
+SERVICES = ("intake", "dispatch")
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=log, env=self.env)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class Supervisor:
+    data_dir: Path
+    nats_url: str | None = None
+    demo: bool = False
+    prefix: str = "lantern"
+    config: Path | None = None
+    out: Any = sys.stdout
+    children: list[Child] = field(default_factory=list)
+    nats: subprocess.Popen[bytes] | None = None
+    stopping: bool = False
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def start_nats(self) -> str:
+        if self.nats_url:
+            self.say(f"NATS       using {self.nats_url}")
+            return self.nats_url
+        port = natsserver.DEFAULT_PORT
+        if not natsserver.port_free(port):
+            busy = port
+            port = natsserver.free_port()
+            self.say(f"NATS       port {busy} is taken (another nats-server?); using {port}")
+        self.nats = natsserver.start(
+            port=port, store_dir=self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats.log"
+        )
+        url = f"nats://127.0.0.1:{port}"
+        self.say(f"NATS       embedded nats-server 2.15 (JetStream) at {url}, pid {self.nats.pid}")
+        return url
+
+    def start_services(self, nats_url: str) -> dict[str, str]:
+        urls: dict[str, str] = {}
+        env = dict(os.environ)
+        env.setdefault("LANTERN_PREFIX", self.prefix)
+        for name in SERVICES:
+            port = natsserver.free_port()
+            argv = [
+                sys.executable, "-m", "lantern.cli", "serve", name,
+                "--data-dir", str(self.data_dir), "--nats-url", nats_url,
+                "--http-port", str(port),
+            ]
+            if self.config:
+                argv += ["--config", str(self.config)]
+            child = Child(name, argv, self.data_dir / "logs" / f"{name}.log", env)
+            child.start()
+            self.children.append(child)
+            urls[name] = f"http://127.0.0.1:{port}"
+        for name, url in urls.items():
+            self.wait_healthy(name, url)
+            pid = next(c.proc.pid for c in self.children if c.name == name and c.proc)
+            self.say(f"{name:<10} {url}  (pid {pid}, log {self.data_dir / 'logs' / (name + '.log')})")
+        return urls
+
+    def wait_healthy(self, name: str, url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                request("GET", f"{url}/health", timeout=1.0)
+                return
+            except Unreachable:
+                time.sleep(0.1)
+        raise RuntimeError(f"{name} did not become healthy at {url} within {timeout:.0f} s")
+
+    def run(self) -> int:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "logs").mkdir(exist_ok=True)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            nats_url = self.start_nats()
+            urls = self.start_services(nats_url)
+            if self.demo:
+                counts = demo.seed(urls["intake"], urls["dispatch"])
+                self.say(
+                    f"demo       seeded {counts['schools']} schools and "
+                    f"{counts['responders']} responders (synthetic)"
+                )
+            runfile.write(
+                self.data_dir,
+                {
+                    "nats_url": nats_url,
+                    "http_url": urls["intake"],
+                    "services": urls,
+                    "prefix": self.prefix,
+                    "data_dir": str(self.data_dir.resolve()),
+                    "supervisor_pid": os.getpid(),
+                },
+            )
+            self.say(f"ready      `lantern info --json` reads {self.data_dir / runfile.RUNFILE}")
+            self.say("           Ctrl-C stops everything.")
+            self.watch()
+        finally:
+            self.shutdown()
+        return 0
+
+    def watch(self) -> None:
+        while not self.stopping:
+            now = time.monotonic()
+            for child in self.children:
+                if child.proc is not None and child.proc.poll() is not None and not self.stopping:
+                    code = child.proc.returncode
+                    child.restarts += 1
+                    delay = min(30.0, 0.5 * 2 ** min(child.restarts, 6))
+                    child.next_start = now + delay
+                    child.proc = None
+                    self.say(f"{child.name:<10} exited with {code}; restarting in {delay:.1f} s")
+                if child.proc is None and not self.stopping and now >= child.next_start:
+                    child.start()
+            time.sleep(0.2)
+
+    def _on_signal(self, signum: int, _: Any) -> None:
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        self.stopping = True
+        for child in reversed(self.children):
+            child.stop()
+        if self.nats is not None and self.nats.poll() is None:
+            self.nats.terminate()
+            try:
+                self.nats.wait(10)
+            except subprocess.TimeoutExpired:
+                self.nats.kill()
+        runfile.remove(self.data_dir)
+        self.say("stopped")

@@ -1,0 +1,90 @@
+"""Runs one service process: its application, its HTTP API and its NATS side.
+
+The HTTP API starts first and never depends on NATS, so reports are accepted
+while the broker is down.  SIGTERM and SIGINT stop everything cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from plumbing import logs
+from plumbing.application import LanternApplication
+from plumbing.http import reply
+from plumbing.messaging import MessagingHost
+from plumbing.settings import Settings
+from plumbing.wakeup import ListenWaker
+
+log = logs.get("lantern.host")
+
+
+@dataclass
+class ServiceProcess:
+    settings: Settings
+    app: LanternApplication
+    routes: list[BaseRoute]
+    messaging: MessagingHost
+
+    def asgi(self) -> Starlette:
+        async def health(_: Request) -> Response:
+            relay = self.messaging.relay
+            return reply(
+                {
+                    "service": self.settings.service,
+                    "nats_connected": self.messaging.connected,
+                    "relay_position": relay.position if relay else None,
+                    "published": relay.published if relay else None,
+                }
+            )
+
+        return Starlette(routes=[Route("/health", health), *self.routes])
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        waker: ListenWaker | None = None
+        if self.messaging.relay is not None:
+            self.messaging.relay.attach(loop)
+            if self.settings.store == "postgres":
+                waker = ListenWaker(self.app, self.messaging.relay.wake)
+                waker.start()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                self.asgi(),
+                host=self.settings.http_host,
+                port=self.settings.http_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        http_task = asyncio.create_task(server.serve())
+        nats_task = asyncio.create_task(self.messaging.run(stop))
+        log.info(
+            "service started",
+            http=f"http://{self.settings.http_host}:{self.settings.http_port}",
+            nats=self.settings.nats_url,
+            store=self.settings.store,
+        )
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopped, http_task], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(http_task, nats_task), timeout=10)
+        if waker is not None:
+            waker.stop()
+        self.app.close()
+        log.info("service stopped")

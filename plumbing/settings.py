@@ -1,0 +1,51 @@
+"""Settings of one service process, from arguments and ``LANTERN_*`` environment variables.
+
+The store is chosen by configuration only; the application code never knows
+which one it runs on:
+
+* ``sqlite`` (default): one file per service under the data directory;
+* ``postgres``: ``LANTERN_POSTGRES_DSN`` (and optionally ``LANTERN_POSTGRES_SCHEMA``);
+* ``memory``: for application tests.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+StoreKind = Literal["sqlite", "postgres", "memory"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    data_dir: Path = Path(".lantern")
+    nats_url: str = "nats://127.0.0.1:4222"
+    prefix: str = "lantern"
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    store: StoreKind = "sqlite"
+    postgres_dsn: str = ""
+    postgres_schema: str = ""
+    cipher_key: str = ""
+    dev_mode: bool = True
+    options: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {
+            "service": service,
+            "data_dir": Path(env.get("LANTERN_DATA_DIR", ".lantern")),
+            "nats_url": env.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222"),
+            "prefix": env.get("LANTERN_PREFIX", "lantern"),
+            "store": env.get("LANTERN_STORE", "postgres" if env.get("LANTERN_POSTGRES_DSN") else "sqlite"),
+            "postgres_dsn": env.get("LANTERN_POSTGRES_DSN", ""),
+            "postgres_schema": env.get("LANTERN_POSTGRES_SCHEMA", ""),
+            "cipher_key": env.get("LANTERN_CIPHER_KEY", ""),
+            "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

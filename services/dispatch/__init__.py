@@ -1,0 +1,1 @@
+"""Dispatch: assigns a responder from the roster and follows the dispatch to its end."""

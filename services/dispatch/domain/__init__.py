@@ -1,0 +1,1 @@
+"""Dispatch's private domain model: roster, assignment rules, incident responses. No I/O."""

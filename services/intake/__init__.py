@@ -1,0 +1,1 @@
+"""Intake: records incidents and their triage.  The only way a report enters Lantern."""

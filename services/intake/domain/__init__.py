@@ -1,0 +1,1 @@
+"""Intake's private domain model: aggregates and their rules, no I/O."""
