@@ -87,10 +87,16 @@ def report_command(args: argparse.Namespace) -> ReportIncidentV1:
 def cmd_report(args: argparse.Namespace) -> None:
     command = report_command(args)
     url = services(args)["services"]["intake"]
-    body = json.loads(json.dumps({k: v for k, v in _struct_dict(command).items()}, default=str))
+    body = _struct_dict(command)
     accepted = request("POST", f"{url}/incidents", body, {"X-Lantern-Actor": args.reporter})
-    emit(args, accepted, lambda a: f"incident {a['incident_id']} recorded"
-         + (" (already recorded: same idempotency key)" if a.get("duplicate") else ""))
+    emit(
+        args,
+        accepted,
+        lambda a: (
+            f"incident {a['incident_id']} recorded"
+            + (" (already recorded: same idempotency key)" if a.get("duplicate") else "")
+        ),
+    )
 
 
 def _struct_dict(struct: Any) -> dict[str, Any]:
@@ -118,8 +124,11 @@ def _dispatch_summary(response: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     current = response.get("current")
     if current is None:
-        return {"state": "unassigned", "responder_id": None,
-                "reason": "no eligible responder" if response.get("unassigned") else None}
+        return {
+            "state": "unassigned",
+            "responder_id": None,
+            "reason": "no eligible responder" if response.get("unassigned") else None,
+        }
     return {
         "dispatch_id": current["dispatch_id"],
         "state": current["state"],
@@ -139,18 +148,29 @@ def _human_status(s: dict[str, Any]) -> str:
 
 def cmd_dispatches(args: argparse.Namespace) -> None:
     url = services(args)["services"]["dispatch"]
-    query = "&".join(f"{k}={v}" for k, v in (("responder", args.responder),
-                                              ("state", args.state)) if v)
+    query = "&".join(
+        f"{k}={v}" for k, v in (("responder", args.responder), ("state", args.state)) if v
+    )
     rows = request("GET", f"{url}/dispatches" + (f"?{query}" if query else ""))
-    emit(args, rows, lambda rs: "\n".join(
-        f"{r['dispatch_id']}  {r['state']:<12} {r['responder_id']:<12} {r['incident_id']}"
-        for r in rs))
+    emit(
+        args,
+        rows,
+        lambda rs: "\n".join(
+            f"{r['dispatch_id']}  {r['state']:<12} {r['responder_id']:<12} {r['incident_id']}"
+            for r in rs
+        ),
+    )
 
 
 def cmd_roster(args: argparse.Namespace) -> None:
     rows = request("GET", f"{services(args)['services']['dispatch']}/roster/responders")
-    emit(args, rows, lambda rs: "\n".join(
-        f"{r['responder_id']:<12} {r['role']:<22} {','.join(r['schools'])}" for r in rs))
+    emit(
+        args,
+        rows,
+        lambda rs: "\n".join(
+            f"{r['responder_id']:<12} {r['role']:<22} {','.join(r['schools'])}" for r in rs
+        ),
+    )
 
 
 def cmd_schema(args: argparse.Namespace) -> None:
@@ -167,7 +187,9 @@ def cmd_up(args: argparse.Namespace) -> None:
     from lantern.supervisor import Supervisor
 
     supervisor = Supervisor(
-        data_dir=Path(args.data_dir), nats_url=args.nats_url, demo=args.demo,
+        data_dir=Path(args.data_dir),
+        nats_url=args.nats_url,
+        demo=args.demo,
         config=Path(args.config) if args.config else None,
     )
     raise SystemExit(supervisor.run())
@@ -178,14 +200,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from plumbing.settings import Settings
 
     settings = Settings.from_env(
-        args.service, data_dir=Path(args.data_dir), nats_url=args.nats_url,
+        args.service,
+        data_dir=Path(args.data_dir),
+        nats_url=args.nats_url,
         http_port=args.http_port,
     )
     logs.configure(args.service)
     if args.service == "intake":
         from services.intake.main import build
     elif args.service == "dispatch":
-        from services.dispatch.main import build  # type: ignore[assignment]
+        from services.dispatch.main import build
     else:
         raise CliError(f"unknown service {args.service!r}", "service", EXIT_INPUT)
     asyncio.run(build(settings).run())
@@ -194,12 +218,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
 # -- parser ----------------------------------------------------------------------------------
 def parser() -> Parser:
     p = Parser(prog="lantern", description="Lantern crisis coordination")
-    p.add_argument("--data-dir", default=str(runfile.default_data_dir()),
-                   help="where the running system is recorded (default ./.lantern)")
+    p.add_argument(
+        "--data-dir",
+        default=str(runfile.default_data_dir()),
+        help="where the running system is recorded (default ./.lantern)",
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    def add(name: str, fn: Callable[[argparse.Namespace], None], help_: str,
-            json_flag: bool = True) -> Parser:
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], None], help_: str, json_flag: bool = True
+    ) -> Parser:
         sp: Parser = sub.add_parser(name, help=help_)
         sp.set_defaults(fn=fn)
         if json_flag:
@@ -225,13 +253,15 @@ def parser() -> Parser:
     report = add("report", cmd_report, "report a student in distress")
     report.add_argument("--school", required=True)
     report.add_argument("--student", required=True, help="pseudonymous student reference")
-    report.add_argument("--category", required=True, action="append",
-                        help="concern category (repeat for several)")
+    report.add_argument(
+        "--category", required=True, action="append", help="concern category (repeat for several)"
+    )
     report.add_argument("--risk", required=True, help="low|moderate|high|imminent")
     report.add_argument("--reporter", required=True, help="staff id of the reporter")
     report.add_argument("--note", default="")
-    report.add_argument("--idempotency-key", default="",
-                        help="retrying with the same key returns the same incident")
+    report.add_argument(
+        "--idempotency-key", default="", help="retrying with the same key returns the same incident"
+    )
 
     status = add("status", cmd_status, "an incident and its dispatch")
     status.add_argument("incident_id")

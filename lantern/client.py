@@ -23,7 +23,10 @@ class Unreachable(Exception):
 
 
 def request(
-    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
     timeout: float = 10.0,
 ) -> Any:
     data = None if body is None else json.dumps(body).encode()

@@ -41,7 +41,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def write_config(path: Path, *, port: int, store_dir: Path, http_port: int | None = None) -> None:
     """JetStream with file storage; see the README for the sync_interval choice."""
     lines = [
-        "listen: 127.0.0.1:%d" % port,
+        f"listen: 127.0.0.1:{port}",
         "server_name: lantern-embedded",
         "jetstream {",
         f'  store_dir: "{store_dir}"',
@@ -49,7 +49,7 @@ def write_config(path: Path, *, port: int, store_dir: Path, http_port: int | Non
         "}",
     ]
     if http_port:
-        lines.append("http: 127.0.0.1:%d" % http_port)
+        lines.append(f"http: 127.0.0.1:{http_port}")
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -1,4 +1,7 @@
-"""Where the running system is: written by ``lantern up`` under the data dir, read by every command."""
+"""Where the running system is.
+
+Written by ``lantern up`` under the data dir; read by every other command.
+"""
 
 from __future__ import annotations
 

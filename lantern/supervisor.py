@@ -72,7 +72,9 @@ class Supervisor:
             port = natsserver.free_port()
             self.say(f"NATS       port {busy} is taken (another nats-server?); using {port}")
         self.nats = natsserver.start(
-            port=port, store_dir=self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats.log"
+            port=port,
+            store_dir=self.data_dir / "nats",
+            log_file=self.data_dir / "logs" / "nats.log",
         )
         url = f"nats://127.0.0.1:{port}"
         self.say(f"NATS       embedded nats-server 2.15 (JetStream) at {url}, pid {self.nats.pid}")
@@ -85,9 +87,17 @@ class Supervisor:
         for name in SERVICES:
             port = natsserver.free_port()
             argv = [
-                sys.executable, "-m", "lantern.cli", "serve", name,
-                "--data-dir", str(self.data_dir), "--nats-url", nats_url,
-                "--http-port", str(port),
+                sys.executable,
+                "-m",
+                "lantern.cli",
+                "serve",
+                name,
+                "--data-dir",
+                str(self.data_dir),
+                "--nats-url",
+                nats_url,
+                "--http-port",
+                str(port),
             ]
             if self.config:
                 argv += ["--config", str(self.config)]
@@ -98,7 +108,9 @@ class Supervisor:
         for name, url in urls.items():
             self.wait_healthy(name, url)
             pid = next(c.proc.pid for c in self.children if c.name == name and c.proc)
-            self.say(f"{name:<10} {url}  (pid {pid}, log {self.data_dir / 'logs' / (name + '.log')})")
+            self.say(
+                f"{name:<10} {url}  (pid {pid}, log {self.data_dir / 'logs' / (name + '.log')})"
+            )
         return urls
 
     def wait_healthy(self, name: str, url: str, timeout: float = 30.0) -> None:

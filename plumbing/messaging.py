@@ -66,7 +66,7 @@ class MessagingHost:
             self.nats_url,
             allow_reconnect=True,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=1,
             connect_timeout=2,
             reconnected_cb=on_reconnected,
             disconnected_cb=on_disconnected,
@@ -139,7 +139,7 @@ class MessagingHost:
         relay_task: asyncio.Task[None] | None = None
         if self.relay is not None:
             relay_task = asyncio.create_task(self.relay.run(js, stop))
-            waiters.append(relay_task)  # type: ignore[arg-type]
+            waiters.append(relay_task)
         done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in waiters:
             if task not in done:
@@ -147,8 +147,13 @@ class MessagingHost:
         for task in waiters:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if relay_task is not None and relay_task in done and relay_task.exception():
-            log.warning("relay stopped; reconnecting", error=repr(relay_task.exception()))
+        failure = (
+            relay_task.exception()
+            if relay_task is not None and relay_task in done and not relay_task.cancelled()
+            else None
+        )
+        if failure is not None:
+            log.warning("relay stopped; reconnecting", error=repr(failure))
             await _sleep_or_stop(stop, self.retry_s)
 
 

@@ -17,6 +17,7 @@ Why it is safe:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -105,10 +106,8 @@ class OutboxRelay:
                 self._wake.clear()
                 if await self._has_more():
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
-                except TimeoutError:
-                    pass
 
     async def _has_more(self) -> bool:
         rows = await anyio.to_thread.run_sync(self.app.domain_events_after, self.position, 1)

@@ -41,7 +41,9 @@ class Settings:
             "data_dir": Path(env.get("LANTERN_DATA_DIR", ".lantern")),
             "nats_url": env.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222"),
             "prefix": env.get("LANTERN_PREFIX", "lantern"),
-            "store": env.get("LANTERN_STORE", "postgres" if env.get("LANTERN_POSTGRES_DSN") else "sqlite"),
+            "store": env.get(
+                "LANTERN_STORE", "postgres" if env.get("LANTERN_POSTGRES_DSN") else "sqlite"
+            ),
             "postgres_dsn": env.get("LANTERN_POSTGRES_DSN", ""),
             "postgres_schema": env.get("LANTERN_POSTGRES_SCHEMA", ""),
             "cipher_key": env.get("LANTERN_CIPHER_KEY", ""),

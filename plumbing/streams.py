@@ -7,6 +7,8 @@ publishes or consumes.  Settings work on nats-server 2.9 and later.
 
 from __future__ import annotations
 
+import contextlib
+
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -59,7 +61,5 @@ async def delete_streams(js: JetStreamContext, subjects: Subjects) -> None:
     """Remove every stream of a prefix (used by tests to clean up after themselves)."""
     for config in stream_configs(subjects):
         assert config.name is not None
-        try:
+        with contextlib.suppress(NotFoundError):
             await js.delete_stream(config.name)
-        except NotFoundError:
-            pass

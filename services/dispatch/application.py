@@ -71,14 +71,16 @@ class DispatchApplication(LanternApplication):
         response.apply_decision(decision, at=at, trace=trace)
         return [response]
 
-    # -- queries ------------------------------------------------------------------------------------
+    # -- queries ---------------------------------------------------------------------------
     def response_view(self, incident_id: UUID) -> dict[str, Any]:
         self.board.catch_up()
         with self.board.lock:
             info = self.board.incidents.get(str(incident_id))
             if info is None:
                 raise NotFound(f"dispatch has not seen incident {incident_id}", "incident_id")
-            dispatches = [self.board.dispatches[d] for d in self.board.by_incident[str(incident_id)]]
+            dispatches = [
+                self.board.dispatches[d] for d in self.board.by_incident[str(incident_id)]
+            ]
         current = dict(dispatches[-1]) if dispatches else None
         return {
             "incident_id": str(incident_id),
@@ -99,5 +101,7 @@ class DispatchApplication(LanternApplication):
         ]
 
     def responders(self) -> list[dict[str, Any]]:
-        return [r.as_record() for r in sorted(self.roster().responders.values(),
-                                              key=lambda r: r.responder_id)]
+        return [
+            r.as_record()
+            for r in sorted(self.roster().responders.values(), key=lambda r: r.responder_id)
+        ]

@@ -40,15 +40,13 @@ class Translator:
                     rule=event.rule,
                 ),
             )
-        if isinstance(event, IncidentResponse.NoResponderEligible):
-            return Outgoing(
-                subject=self.subjects.no_responder_eligible,
-                incident_id=str(opened.incident_id),
-                message=NoResponderEligibleV1(
-                    incident_id=opened.incident_id,
-                    school_id=opened.school_id,
-                    at=event.at,
-                    reason=event.reason,
-                ),
-            )
-        return None
+        return Outgoing(
+            subject=self.subjects.no_responder_eligible,
+            incident_id=str(opened.incident_id),
+            message=NoResponderEligibleV1(
+                incident_id=opened.incident_id,
+                school_id=opened.school_id,
+                at=event.at,
+                reason=event.reason,
+            ),
+        )

@@ -31,12 +31,15 @@ def routes(app: IntakeApplication) -> list[BaseRoute]:
     async def report(request: Request) -> Response:
         command = await read(request, ReportIncidentV1)
         trace = trace_from(request.headers, interface="http", actor=command.reporter_id)
-        with bound_contextvars(correlation_id=trace.correlation_id, causation_id=trace.causation_id):
-            accepted = await call(
-                lambda: app.report_incident(command, at=utcnow(), trace=trace)
+        with bound_contextvars(
+            correlation_id=trace.correlation_id, causation_id=trace.causation_id
+        ):
+            accepted = await call(lambda: app.report_incident(command, at=utcnow(), trace=trace))
+            log.info(
+                "report accepted",
+                incident_id=str(accepted.incident_id),
+                duplicate=accepted.duplicate,
             )
-            log.info("report accepted", incident_id=str(accepted.incident_id),
-                     duplicate=accepted.duplicate)
         body = IncidentAcceptedV1(incident_id=accepted.incident_id, duplicate=accepted.duplicate)
         return reply(body, 200 if accepted.duplicate else 201)
 

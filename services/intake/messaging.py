@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from events.codec import decode, encode
+from events.commands import IncidentAcceptedV1, ReportIncidentV1
 from plumbing.http import call
 from plumbing.messaging import Responder
 from plumbing.nats_replies import refusal
 from plumbing.requests import trace_from, utcnow
-from events.codec import decode, encode
-from events.commands import IncidentAcceptedV1, ReportIncidentV1
 from services.intake.application import IntakeApplication
 
 

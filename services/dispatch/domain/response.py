@@ -39,8 +39,11 @@ class IncidentResponse(Aggregate):
 
         def apply(self, aggregate: IncidentResponse) -> None:
             aggregate.dispatches.append(
-                {"dispatch_id": self.dispatch_id, "responder_id": self.responder_id,
-                 "state": "assigned"}
+                {
+                    "dispatch_id": self.dispatch_id,
+                    "responder_id": self.responder_id,
+                    "state": "assigned",
+                }
             )
 
     class NoResponderEligible(TracedEvent):
@@ -103,7 +106,9 @@ class IncidentResponse(Aggregate):
             self.ResponderAssigned,
             dispatch_id=dispatch_id_for(self.incident_id, len(self.dispatches) + 1),
             responder_id=decision.chosen,
-            candidates=[{"responder_id": c.responder_id, "load": c.load} for c in decision.candidates],
+            candidates=[
+                {"responder_id": c.responder_id, "load": c.load} for c in decision.candidates
+            ],
             rule=decision.rule,
             reason=decision.reason,
             at=at,

@@ -74,4 +74,6 @@ class Roster(Aggregate):
         """Add or update a responder; an identical record changes nothing."""
         if self.responders.get(responder.responder_id) == responder:
             return
-        self.trigger_event(self.ResponderEnrolled, responder=responder.as_record(), **trace.fields())
+        self.trigger_event(
+            self.ResponderEnrolled, responder=responder.as_record(), **trace.fields()
+        )

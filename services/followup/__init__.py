@@ -1,0 +1,1 @@
+"""Follow-up: check-ins, referrals, safety plans, guardian notification and consent."""

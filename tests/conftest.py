@@ -1,0 +1,76 @@
+"""Shared fixtures: isolation on the shared NATS and PostgreSQL servers, and service harnesses.
+
+Every test gets its own subject/stream prefix and, for PostgreSQL, its own
+schema; both are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import psycopg
+import pytest
+
+from events.subjects import Subjects
+from plumbing import logs
+from plumbing.streams import delete_streams
+
+SYSTEM_NATS_URL = os.environ.get("LANTERN_TEST_NATS_URL", "nats://127.0.0.1:4222")
+PG_DSN = os.environ.get("LANTERN_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+
+logs.configure("tests", json=True, level="WARNING")
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"lt{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def subjects(prefix: str) -> Subjects:
+    return Subjects(prefix)
+
+
+@pytest.fixture
+def nats_url() -> str:
+    return SYSTEM_NATS_URL
+
+
+@pytest.fixture
+async def clean_streams(nats_url: str, subjects: Subjects) -> AsyncIterator[None]:
+    yield
+    nc = await nats.connect(nats_url)
+    try:
+        await delete_streams(nc.jetstream(), subjects)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    schema = f"lt_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """Store settings for both backends: the same code must run on each."""
+    if request.param == "sqlite":
+        return {"store": "sqlite", "data_dir": str(tmp_path)}
+    schema = request.getfixturevalue("pg_schema")
+    return {
+        "store": "postgres",
+        "data_dir": str(tmp_path),
+        "postgres_dsn": PG_DSN,
+        "postgres_schema": schema,
+    }

@@ -1,0 +1,126 @@
+"""Run real service processes in the test's event loop, against real NATS and real stores."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from events.subjects import Subjects
+from lantern.natsserver import free_port
+from plumbing.host import ServiceProcess
+from plumbing.settings import Settings
+from services.dispatch.main import build as build_dispatch
+from services.intake.main import build as build_intake
+
+T = TypeVar("T")
+
+BUILDERS: dict[str, Callable[[Settings], ServiceProcess]] = {
+    "intake": build_intake,
+    "dispatch": build_dispatch,
+}
+
+
+@dataclass
+class Running:
+    process: ServiceProcess
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+    url: str
+
+
+@dataclass
+class Harness:
+    subjects: Subjects
+    nats_url: str
+    store: dict[str, str]
+    running: dict[str, Running] = field(default_factory=dict)
+
+    def settings(self, service: str) -> Settings:
+        return Settings(
+            service=service,
+            data_dir=Path(self.store["data_dir"]),
+            nats_url=self.nats_url,
+            prefix=self.subjects.prefix,
+            http_port=free_port(),
+            store=self.store["store"],  # type: ignore[arg-type]
+            postgres_dsn=self.store.get("postgres_dsn", ""),
+            postgres_schema=self.store.get("postgres_schema", ""),
+        )
+
+    async def start(self, service: str) -> ServiceProcess:
+        settings = self.settings(service)
+        process = BUILDERS[service](settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(process.run(stop))
+        url = f"http://{settings.http_host}:{settings.http_port}"
+        self.running[service] = Running(process, task, stop, url)
+        await eventually(lambda: self._healthy(url), timeout=15)
+        return process
+
+    async def _healthy(self, url: str) -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{url}/health")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    async def stop(self, service: str) -> None:
+        running = self.running.pop(service)
+        running.stop.set()
+        await asyncio.wait_for(running.task, timeout=20)
+
+    async def stop_all(self) -> None:
+        for service in list(self.running):
+            with contextlib.suppress(Exception):
+                await self.stop(service)
+
+    async def call(
+        self, method: str, service: str, path: str, body: Any = None
+    ) -> tuple[int, Any]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.request(
+                method, f"{self.running[service].url}{path}", json=body
+            )
+        return response.status_code, response.json()
+
+    async def seed(self, schools: int = 1) -> None:
+        for i in range(schools):
+            await self.call("POST", "intake", "/schools", {"school_id": f"s{i}", "name": f"S{i}"})
+        await self.call(
+            "POST",
+            "dispatch",
+            "/roster/responders",
+            {"responder_id": "r-a", "name": "A", "role": "counselor", "schools": ["s0"]},
+        )
+
+    async def report(self, **overrides: Any) -> tuple[int, Any]:
+        body = {
+            "school_id": "s0",
+            "student_ref": "stu-1",
+            "categories": ["acute_distress"],
+            "risk": "moderate",
+            "reporter_id": "t-1",
+        }
+        body.update(overrides)
+        return await self.call("POST", "intake", "/incidents", body)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.05
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T = await probe()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
+        await asyncio.sleep(interval)
+        last = await probe()
+    return last
