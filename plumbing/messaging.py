@@ -52,12 +52,13 @@ class MessagingHost:
     retry_s: float = 1.0
     connected: bool = False
     connections: int = 0
-    _rebuild: asyncio.Event = field(default_factory=asyncio.Event)
+    _reconnected: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _broker(self) -> NatsBroker:
         async def on_reconnected() -> None:
-            log.warning("nats reconnected; re-declaring streams and consumers")
-            self._rebuild.set()
+            log.warning("nats reconnected; checking streams and consumers")
+            self.connected = True
+            self._reconnected.set()
 
         async def on_disconnected() -> None:
             self.connected = False
@@ -84,7 +85,7 @@ class MessagingHost:
             ack_policy=JsAckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             max_ack_pending=1,  # strictly ordered: tracking rejects any position <= the last
-            ack_wait=30,
+            ack_wait=10,
             max_deliver=-1,  # parking after N tries is the consumer's own decision
             filter_subject=sub.subject,
         )
@@ -112,7 +113,7 @@ class MessagingHost:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self._rebuild.clear()
+            self._reconnected.clear()
             broker = self._broker()
             try:
                 await broker.connect()
@@ -132,29 +133,57 @@ class MessagingHost:
             await _quietly_stop(broker)
 
     async def _serve(self, js: JetStreamContext, stop: asyncio.Event) -> None:
-        waiters: list[asyncio.Task[object]] = [
-            asyncio.create_task(stop.wait()),
-            asyncio.create_task(self._rebuild.wait()),
-        ]
-        relay_task: asyncio.Task[None] | None = None
-        if self.relay is not None:
-            relay_task = asyncio.create_task(self.relay.run(js, stop))
-            waiters.append(relay_task)
-        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in waiters:
-            if task not in done:
+        """Run the relay until stop; after a reconnection, rebuild only if the server lost state.
+
+        Tearing down healthy pull consumers would strand a message delivered to the
+        old subscription until its ack wait expires, so a reconnection to a server
+        that still has the streams and consumers keeps them.
+        """
+        relay_task = asyncio.create_task(self._relay(js, stop))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while True:
+                reconnected = asyncio.create_task(self._reconnected.wait())
+                done, _ = await asyncio.wait(
+                    [stopping, reconnected, relay_task], return_when=asyncio.FIRST_COMPLETED
+                )
+                reconnected.cancel()
+                if stopping in done:
+                    return
+                if relay_task in done:
+                    failure = None if relay_task.cancelled() else relay_task.exception()
+                    log.warning("relay stopped; reconnecting", error=repr(failure))
+                    await _sleep_or_stop(stop, self.retry_s)
+                    return
+                self._reconnected.clear()
+                if not await self._state_intact(js):
+                    log.warning("nats lost streams or consumers; rebuilding")
+                    return
+                relay_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await relay_task
+                relay_task = asyncio.create_task(self._relay(js, stop))
+        finally:
+            for task in (relay_task, stopping):
                 task.cancel()
-        for task in waiters:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        failure = (
-            relay_task.exception()
-            if relay_task is not None and relay_task in done and not relay_task.cancelled()
-            else None
-        )
-        if failure is not None:
-            log.warning("relay stopped; reconnecting", error=repr(failure))
-            await _sleep_or_stop(stop, self.retry_s)
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _relay(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        if self.relay is None:
+            await stop.wait()
+            return
+        await self.relay.run(js, stop)
+
+    async def _state_intact(self, js: JetStreamContext) -> bool:
+        try:
+            await ensure_streams(js, self.subjects)
+            for sub in self.subscriptions:
+                await js.consumer_info(sub.stream, sub.durable)
+        except Exception as exc:  # noqa: BLE001 - anything missing means rebuild
+            log.info("server state check failed", error=repr(exc))
+            return False
+        return True
 
 
 async def _quietly_stop(broker: NatsBroker) -> None:

@@ -18,11 +18,12 @@ import pytest
 from events.subjects import Subjects
 from plumbing import logs
 from plumbing.streams import delete_streams
+from tests.nats_process import OwnNats
 
 SYSTEM_NATS_URL = os.environ.get("LANTERN_TEST_NATS_URL", "nats://127.0.0.1:4222")
 PG_DSN = os.environ.get("LANTERN_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 
-logs.configure("tests", json=True, level="WARNING")
+logs.configure("tests", json=True, level=os.environ.get("LANTERN_TEST_LOG_LEVEL", "WARNING"))
 
 
 @pytest.fixture
@@ -74,3 +75,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
         "postgres_dsn": PG_DSN,
         "postgres_schema": schema,
     }
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[OwnNats]:
+    """A wheel nats-server on a free port, stopped afterwards (for outage tests)."""
+    server = OwnNats(tmp_path / "nats")
+    server.directory.mkdir()
+    server.start()
+    yield server
+    server.kill()
