@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -243,7 +244,9 @@ def parser() -> Parser:
     serve = add("serve", cmd_serve, "run one service (used by `up`)", json_flag=False)
     serve.add_argument("service", choices=["intake", "dispatch"])
     serve.add_argument("--nats-url", default=None)
-    serve.add_argument("--http-port", type=int, default=0)
+    serve.add_argument(
+        "--http-port", type=int, default=int(os.environ.get("LANTERN_HTTP_PORT", "0"))
+    )
     serve.add_argument("--config", default=None)
 
     add("info", cmd_info, "where the running system is")

@@ -21,7 +21,9 @@ from plumbing.streams import delete_streams
 from tests.nats_process import OwnNats
 
 SYSTEM_NATS_URL = os.environ.get("LANTERN_TEST_NATS_URL", "nats://127.0.0.1:4222")
-PG_DSN = os.environ.get("LANTERN_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+PG_DSN = os.environ.get(
+    "LANTERN_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test"
+)
 
 logs.configure("tests", json=True, level=os.environ.get("LANTERN_TEST_LOG_LEVEL", "WARNING"))
 

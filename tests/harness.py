@@ -81,13 +81,9 @@ class Harness:
             with contextlib.suppress(Exception):
                 await self.stop(service)
 
-    async def call(
-        self, method: str, service: str, path: str, body: Any = None
-    ) -> tuple[int, Any]:
+    async def call(self, method: str, service: str, path: str, body: Any = None) -> tuple[int, Any]:
         async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.request(
-                method, f"{self.running[service].url}{path}", json=body
-            )
+            response = await client.request(method, f"{self.running[service].url}{path}", json=body)
         return response.status_code, response.json()
 
     async def seed(self, schools: int = 1) -> None:

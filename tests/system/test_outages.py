@@ -118,8 +118,13 @@ async def test_intake_killed_between_storing_and_publishing_delivers_exactly_onc
             await client.post(f"{url}/schools", json={"school_id": "s0", "name": "S0"})
             report = await client.post(
                 f"{url}/incidents",
-                json={"school_id": "s0", "student_ref": "stu-9", "categories": ["other"],
-                      "risk": "low", "reporter_id": "t-1"},
+                json={
+                    "school_id": "s0",
+                    "student_ref": "stu-9",
+                    "categories": ["other"],
+                    "risk": "low",
+                    "reporter_id": "t-1",
+                },
             )
             assert report.status_code == 201
             incident_id = report.json()["incident_id"]
@@ -128,7 +133,9 @@ async def test_intake_killed_between_storing_and_publishing_delivers_exactly_onc
             intake.wait(10)
             own_nats.start()
             await harness.call(
-                "POST", "dispatch", "/roster/responders",
+                "POST",
+                "dispatch",
+                "/roster/responders",
                 {"responder_id": "r-a", "name": "A", "role": "counselor", "schools": ["s0"]},
             )
             intake = serve(INTAKE, env, port)

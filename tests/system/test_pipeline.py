@@ -50,8 +50,11 @@ def dispatch_app(harness: Harness) -> DispatchApplication:
 
 def assignments(harness: Harness) -> list[Any]:
     app = dispatch_app(harness)
-    return [e for _, e in app.domain_events_after(0, 10_000)
-            if isinstance(e, IncidentResponse.ResponderAssigned)]
+    return [
+        e
+        for _, e in app.domain_events_after(0, 10_000)
+        if isinstance(e, IncidentResponse.ResponderAssigned)
+    ]
 
 
 async def assigned_to(harness: Harness, incident_id: str) -> str | None:
@@ -64,7 +67,7 @@ async def assigned_to(harness: Harness, incident_id: str) -> str | None:
 
 async def settled(js: JetStreamContext, subjects: Subjects) -> bool:
     info = await js.consumer_info(subjects.stream(INTAKE), f"{DISPATCH}-from-{INTAKE}")
-    return info.num_pending == 0 and info.num_ack_pending == 0
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
 
 async def test_a_report_gets_a_responder_assigned_within_two_seconds(harness: Harness) -> None:
@@ -99,7 +102,8 @@ async def test_the_relay_republishing_from_position_zero_has_no_duplicate_effect
 ) -> None:
     for student in ("stu-1", "stu-2", "stu-3"):
         _, body = await harness.report(student_ref=student)
-        await eventually(lambda body=body: assigned_to(harness, body["incident_id"]))
+        incident_id: str = body["incident_id"]
+        await eventually(lambda: assigned_to(harness, incident_id))  # noqa: B023
     stream_before = (await js.stream_info(subjects.stream(INTAKE))).state.messages
     relay = harness.running["intake"].process.messaging.relay
     assert relay is not None
@@ -137,7 +141,8 @@ async def test_integration_events_carry_tracing_headers(
     reported = await js.get_msg(subjects.stream(INTAKE), seq=1)
     assigned = await js.get_msg(subjects.stream(DISPATCH), seq=1)
 
-    assert reported.headers is not None and assigned.headers is not None
+    assert reported.headers is not None
+    assert assigned.headers is not None
     assert reported.headers[h.INCIDENT_ID] == assigned.headers[h.INCIDENT_ID] == body["incident_id"]
     assert assigned.headers[h.CORRELATION_ID] == reported.headers[h.CORRELATION_ID]
     assert assigned.headers[h.CAUSATION_ID] == reported.headers[h.MSG_ID]

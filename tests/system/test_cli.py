@@ -1,0 +1,171 @@
+"""The command-line contract, against a real `lantern up --demo` (embedded nats-server, SQLite).
+
+Given the whole system started the way the README starts it,
+when a staff member reports with `lantern report`,
+then `lantern status` shows a responder within two seconds; bad input names the
+field, exits non-zero and stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.system
+
+
+def lantern(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lantern.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    data_dir = tmp_path_factory.mktemp("lantern")
+    log = (data_dir / "up.log").open("w")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "lantern.cli", "up", "--demo", "--data-dir", str(data_dir)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not (data_dir / "run.json").exists():
+        assert up.poll() is None, (data_dir / "up.log").read_text()
+        assert time.monotonic() < deadline, "lantern up did not become ready"
+        time.sleep(0.1)
+    yield data_dir
+    up.send_signal(signal.SIGINT)
+    assert up.wait(30) == 0
+    assert not (data_dir / "run.json").exists()
+
+
+def stored_events(data_dir: Path, service: str) -> int:
+    with sqlite3.connect(data_dir / f"{service}.sqlite") as db:
+        count: int = db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
+        return count
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_info_says_where_the_system_is(system: Path) -> None:
+    info = as_json(lantern(system, "info", "--json"))
+
+    assert info["nats_url"].startswith("nats://127.0.0.1:")
+    assert info["nats_url"] != "nats://127.0.0.1:4222"  # the system NATS holds that port
+    assert info["http_url"].startswith("http://127.0.0.1:")
+
+
+def test_schools_lists_the_demo_district(system: Path) -> None:
+    schools = as_json(lantern(system, "schools", "--json"))
+
+    assert {"id", "name"} <= set(schools[0])
+    assert len(schools) == 5
+
+
+def test_report_then_status_shows_a_responder_within_two_seconds(system: Path) -> None:
+    started = time.monotonic()
+    accepted = as_json(
+        lantern(
+            system,
+            "report",
+            "--school",
+            "birch-hs",
+            "--student",
+            "stu-0042",
+            "--category",
+            "self_harm",
+            "--risk",
+            "high",
+            "--reporter",
+            "staff-17",
+            "--json",
+        )
+    )
+    incident_id = accepted["incident_id"]
+
+    status: dict[str, Any] = {}
+    while time.monotonic() - started < 2.0:
+        status = as_json(lantern(system, "status", incident_id, "--json"))
+        if status["dispatch"] is not None:
+            break
+    assert status["incident_id"] == incident_id
+    assert status["risk"] == "high"
+    assert status["dispatch"]["state"] == "assigned"
+    assert status["dispatch"]["responder_id"] in {"psy-jordan", "sw-casey", "co-quinn", "lead-sage"}
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--school", "birch-hs", "--category", "bogus", "--risk", "low"], "categories[0]"),
+        (["--school", "", "--category", "other", "--risk", "low"], "school_id"),
+        (["--school", "birch-hs", "--category", "other", "--risk", "severe"], "risk"),
+        (["--school", "no-such-school", "--category", "other", "--risk", "low"], "school_id"),
+    ],
+)
+def test_bad_input_names_the_field_exits_non_zero_and_stores_nothing(
+    system: Path, args: list[str], field: str
+) -> None:
+    before = stored_events(system, "intake")
+
+    result = lantern(
+        system, "report", "--student", "stu-1", "--reporter", "staff-1", *args, "--json"
+    )
+
+    assert result.returncode != 0
+    error = json.loads(result.stderr)
+    assert error["field"] == field
+    assert error["error"]
+    assert "Traceback" not in result.stderr
+    assert stored_events(system, "intake") == before
+
+
+def test_status_of_an_unknown_incident_is_a_clear_error(system: Path) -> None:
+    result = lantern(system, "status", "00000000-0000-0000-0000-000000000000", "--json")
+
+    assert result.returncode != 0
+    assert "no incident" in json.loads(result.stderr)["error"]
+
+
+def test_a_retried_report_with_the_same_idempotency_key_returns_the_same_incident(
+    system: Path,
+) -> None:
+    args = [
+        "report",
+        "--school",
+        "maple-es",
+        "--student",
+        "stu-7",
+        "--category",
+        "other",
+        "--risk",
+        "low",
+        "--reporter",
+        "staff-3",
+        "--idempotency-key",
+        "k-123",
+        "--json",
+    ]
+
+    first = as_json(lantern(system, *args))
+    second = as_json(lantern(system, *args))
+
+    assert first["incident_id"] == second["incident_id"]
+    assert second["duplicate"] is True
