@@ -1,4 +1,4 @@
-"""Integration events published by dispatch."""
+"""Dispatch's part of the contract: its integration events, and the commands it accepts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from uuid import UUID
 
 import msgspec
 
-from events.vocabulary import RiskLevel
+from events.common import NonEmpty, Ref
+from events.vocabulary import ResponderRole, RiskLevel
+
+# -- integration events ------------------------------------------------------------------
 
 
 class ResponderAssignedV1(
@@ -36,3 +39,48 @@ class NoResponderEligibleV1(
 
 
 DispatchEvent = ResponderAssignedV1 | NoResponderEligibleV1
+
+# -- commands ------------------------------------------------------------------------------
+
+
+class AddResponderV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Put a responder on the roster (or update them: the roster keeps the latest)."""
+
+    responder_id: Ref
+    name: NonEmpty
+    role: ResponderRole
+    schools: list[Ref]
+    skills: list[Ref] = []
+    available: bool = True
+
+
+MESSAGES: dict[str, type[msgspec.Struct]] = {
+    "dispatch.responder_assigned.v1": ResponderAssignedV1,
+    "dispatch.no_responder_eligible.v1": NoResponderEligibleV1,
+    "command.add_responder.v1": AddResponderV1,
+}
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+class ShowResponseV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    incident_id: UUID
+
+
+class ListDispatchesV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    responder_id: str | None = None
+    state: str | None = None
+
+
+class ListRosterV1(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+MESSAGES.update(
+    {
+        "query.show_response.v1": ShowResponseV1,
+        "query.list_dispatches.v1": ListDispatchesV1,
+        "query.list_roster.v1": ListRosterV1,
+    }
+)

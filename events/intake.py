@@ -1,16 +1,20 @@
-"""Integration events published by intake.
+"""Intake's part of the contract: its integration events, and the commands it accepts.
 
-Minimum necessary: a pseudonymous student reference, never names or notes.
+Minimum necessary on the wire: a pseudonymous student reference, never names or notes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
+from events.common import NonEmpty, Note, Ref
 from events.vocabulary import Category, RiskLevel
+
+# -- integration events ------------------------------------------------------------------
 
 
 class IncidentReportedV1(
@@ -27,3 +31,51 @@ class IncidentReportedV1(
 
 
 IntakeEvent = IncidentReportedV1
+
+# -- commands and replies --------------------------------------------------------------------
+
+
+class ReportIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A staff member reports a student in distress."""
+
+    school_id: Ref
+    student_ref: Ref
+    categories: Annotated[list[Category], msgspec.Meta(min_length=1, max_length=8)]
+    risk: RiskLevel
+    reporter_id: Ref
+    note: Note = ""
+    idempotency_key: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+class IncidentAcceptedV1(msgspec.Struct, frozen=True, kw_only=True):
+    """Reply to a report: the incident is stored durably under this id."""
+
+    incident_id: UUID
+    duplicate: bool = False
+
+
+class AddSchoolV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    school_id: Ref
+    name: NonEmpty
+
+
+MESSAGES: dict[str, type[msgspec.Struct]] = {
+    "intake.incident_reported.v1": IncidentReportedV1,
+    "command.report_incident.v1": ReportIncidentV1,
+    "reply.incident_accepted.v1": IncidentAcceptedV1,
+    "command.add_school.v1": AddSchoolV1,
+}
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+class ShowIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    incident_id: UUID
+
+
+class ListSchoolsV1(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+MESSAGES.update({"query.show_incident.v1": ShowIncidentV1, "query.list_schools.v1": ListSchoolsV1})

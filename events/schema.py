@@ -12,18 +12,14 @@ from typing import Any
 
 import msgspec
 
-from events import commands, dispatch, intake
+from events import common, dispatch, followup, intake
 
 #: Every public message, by the name its schema file carries.
 CATALOGUE: dict[str, type[msgspec.Struct]] = {
-    "intake.incident_reported.v1": intake.IncidentReportedV1,
-    "dispatch.responder_assigned.v1": dispatch.ResponderAssignedV1,
-    "dispatch.no_responder_eligible.v1": dispatch.NoResponderEligibleV1,
-    "command.report_incident.v1": commands.ReportIncidentV1,
-    "reply.incident_accepted.v1": commands.IncidentAcceptedV1,
-    "command.add_school.v1": commands.AddSchoolV1,
-    "command.add_responder.v1": commands.AddResponderV1,
-    "reply.error.v1": commands.ErrorV1,
+    **intake.MESSAGES,
+    **dispatch.MESSAGES,
+    **followup.MESSAGES,
+    **common.MESSAGES,
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from events.codec import ContractError, convert
-from events.commands import ReportIncidentV1
+from events.intake import ReportIncidentV1
 from lantern import runfile
 from lantern.client import ServiceError, Unreachable, request
 
@@ -150,7 +150,7 @@ def _human_status(s: dict[str, Any]) -> str:
 def cmd_dispatches(args: argparse.Namespace) -> None:
     url = services(args)["services"]["dispatch"]
     query = "&".join(
-        f"{k}={v}" for k, v in (("responder", args.responder), ("state", args.state)) if v
+        f"{k}={v}" for k, v in (("responder_id", args.responder), ("state", args.state)) if v
     )
     rows = request("GET", f"{url}/dispatches" + (f"?{query}" if query else ""))
     emit(

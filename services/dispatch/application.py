@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from events.commands import AddResponderV1
+from events.dispatch import AddResponderV1
 from events.intake import IncidentReportedV1
 from plumbing.application import LanternApplication
 from plumbing.domain import NotFound, Trace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from events.intake import IntakeEvent
 from events.subjects import DISPATCH, INTAKE, Subjects
+from plumbing.commands import http_routes, nats_responders, openapi_route
 from plumbing.consumer import TrackedConsumer
 from plumbing.host import ServiceProcess
 from plumbing.messaging import MessagingHost, Subscription
@@ -12,13 +13,14 @@ from plumbing.requests import utcnow
 from plumbing.settings import Settings
 from plumbing.store import store_env
 from services.dispatch.application import DispatchApplication
-from services.dispatch.http import routes
+from services.dispatch.operations import operations
 from services.dispatch.translate import Translator
 
 
 def build(settings: Settings) -> ServiceProcess:
     subjects = Subjects(settings.prefix)
     app = DispatchApplication(env=store_env(settings))
+    ops = operations(app)
     relay = OutboxRelay(
         app=app,
         service=DISPATCH,
@@ -46,5 +48,7 @@ def build(settings: Settings) -> ServiceProcess:
                 durable=f"{DISPATCH}-from-{INTAKE}",
             )
         ],
+        responders=nats_responders(ops, lambda name: subjects.command(DISPATCH, name)),
     )
-    return ServiceProcess(settings=settings, app=app, routes=routes(app), messaging=messaging)
+    routes = [*http_routes(ops), openapi_route("Lantern dispatch", ops)]
+    return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)

@@ -13,7 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 
-from events.commands import AddSchoolV1, ReportIncidentV1
+from events.intake import AddSchoolV1, ReportIncidentV1
 from plumbing.application import LanternApplication
 from plumbing.domain import Conflict, Invalid, NotFound, Trace
 from services.intake.domain.incident import Incident

@@ -12,8 +12,7 @@ import pytest
 
 from events import schema
 from events.codec import ContractError, decode, encode
-from events.commands import ReportIncidentV1
-from events.intake import IncidentReportedV1
+from events.intake import IncidentReportedV1, ReportIncidentV1
 from events.subjects import SERVICES, Subjects
 from events.vocabulary import Category, RiskLevel
 

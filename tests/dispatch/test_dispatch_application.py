@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from events.commands import AddResponderV1
+from events.dispatch import AddResponderV1
 from events.intake import IncidentReportedV1
 from events.vocabulary import Category, ResponderRole, RiskLevel
 from services.dispatch.application import DispatchApplication

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from events.commands import AddSchoolV1, ReportIncidentV1
+from events.intake import AddSchoolV1, ReportIncidentV1
 from events.vocabulary import Category, RiskLevel
 from plumbing.domain import Conflict, Invalid, NotFound
 from services.intake.application import IntakeApplication
