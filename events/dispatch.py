@@ -25,6 +25,86 @@ class ResponderAssignedV1(
     risk: RiskLevel
     assigned_at: datetime
     rule: str
+    # Added compatibly (optional, with defaults): older readers ignore them.
+    ack_deadline: datetime | None = None
+    step: str = "initial"  # initial | next_responder | supervisor | district_crisis_lead
+
+
+class ResponderEnrolledV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.responder_enrolled.v1"
+):
+    """A responder joined the roster or changed (no contact details on the wire)."""
+
+    responder_id: str
+    role: ResponderRole
+    schools: list[str]
+    available: bool
+
+
+class DispatchAcknowledgedV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.dispatch_acknowledged.v1"
+):
+    """ "I have it": every pending escalation step for the incident stopped."""
+
+    incident_id: UUID
+    dispatch_id: UUID
+    responder_id: str
+    at: datetime
+
+
+class DispatchDeclinedV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.dispatch_declined.v1"
+):
+    incident_id: UUID
+    dispatch_id: UUID
+    responder_id: str
+    reason: str
+    at: datetime
+
+
+class DispatchEscalatedV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.dispatch_escalated.v1"
+):
+    """One step of the pinned escalation chain, with its reason."""
+
+    incident_id: UUID
+    from_dispatch_id: UUID | None
+    reason: str  # ack_timeout | declined | not_with_student | no_eligible_responder
+    step: str  # next_responder | supervisor | district_crisis_lead
+    to_responder_id: str | None
+    to_dispatch_id: UUID | None
+    at: datetime
+
+
+class DispatchStatusChangedV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.dispatch_status_changed.v1"
+):
+    """A field status after acknowledgement (en route ... resolved)."""
+
+    incident_id: UUID
+    dispatch_id: UUID
+    responder_id: str
+    school_id: str
+    student_ref: str
+    risk: RiskLevel
+    status: str  # en_route | with_student | stabilized | handed_off | resolved
+    handed_off_to: str = ""
+    at: datetime
+
+
+class ResponderPagedV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.responder_paged.v1"
+):
+    """What a responder's inbox receives: no student-identifying data, by design."""
+
+    dispatch_id: UUID
+    incident_id: UUID
+    responder_id: str
+    kind: str  # page | escalation | stand_down
+    school_id: str
+    risk: RiskLevel
+    ack_deadline: datetime | None
+    message: str = "Open Lantern to view"
 
 
 class NoResponderEligibleV1(
@@ -38,7 +118,16 @@ class NoResponderEligibleV1(
     reason: str
 
 
-DispatchEvent = ResponderAssignedV1 | NoResponderEligibleV1
+DispatchEvent = (
+    ResponderEnrolledV1
+    | ResponderAssignedV1
+    | NoResponderEligibleV1
+    | DispatchAcknowledgedV1
+    | DispatchDeclinedV1
+    | DispatchEscalatedV1
+    | DispatchStatusChangedV1
+    | ResponderPagedV1
+)
 
 # -- commands ------------------------------------------------------------------------------
 
@@ -55,7 +144,13 @@ class AddResponderV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {
+    "dispatch.responder_enrolled.v1": ResponderEnrolledV1,
     "dispatch.responder_assigned.v1": ResponderAssignedV1,
+    "dispatch.dispatch_acknowledged.v1": DispatchAcknowledgedV1,
+    "dispatch.dispatch_declined.v1": DispatchDeclinedV1,
+    "dispatch.dispatch_escalated.v1": DispatchEscalatedV1,
+    "dispatch.dispatch_status_changed.v1": DispatchStatusChangedV1,
+    "dispatch.responder_paged.v1": ResponderPagedV1,
     "dispatch.no_responder_eligible.v1": NoResponderEligibleV1,
     "command.add_responder.v1": AddResponderV1,
 }

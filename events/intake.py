@@ -28,9 +28,84 @@ class IncidentReportedV1(
     categories: list[Category]
     risk: RiskLevel
     reported_at: datetime
+    # Added compatibly (optional, with defaults): older readers ignore them.
+    location: str = ""
+    immediate_danger: bool = False
+    language: str = ""  # a responder language asked for ("" = any)
+    linked_incident_id: UUID | None = None  # e.g. renewed risk found at a follow-up check-in
 
 
-IntakeEvent = IncidentReportedV1
+class ReportLinkedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.report_linked.v1"):
+    """Another report about a student with an open incident was added to it (not dispatched)."""
+
+    incident_id: UUID
+    report_id: UUID
+    school_id: str
+    risk: RiskLevel
+    at: datetime
+
+
+class RiskReclassifiedV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="intake.risk_reclassified.v1"
+):
+    """A person changed the incident's risk level, with a reason."""
+
+    incident_id: UUID
+    risk: RiskLevel
+    previous_risk: RiskLevel
+    reason: str
+    by: str
+    at: datetime
+
+
+class IncidentCorrectedV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_corrected.v1"
+):
+    """An earlier fact was corrected.  ``value`` is omitted for sensitive fields."""
+
+    incident_id: UUID
+    field: str
+    value: str | None
+    reason: str
+    by: str
+    at: datetime
+    effective_at: datetime
+
+
+class IncidentNotedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_noted.v1"):
+    """A note or observation was added (the text stays at intake)."""
+
+    incident_id: UUID
+    by: str
+    at: datetime
+
+
+class IncidentCancelledV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_cancelled.v1"
+):
+    """The incident was cancelled (a false alarm, say): stop every pending step."""
+
+    incident_id: UUID
+    reason: str
+    by: str
+    at: datetime
+
+
+class IncidentClosedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_closed.v1"):
+    incident_id: UUID
+    by: str
+    at: datetime
+
+
+IntakeEvent = (
+    IncidentReportedV1
+    | ReportLinkedV1
+    | RiskReclassifiedV1
+    | IncidentCorrectedV1
+    | IncidentNotedV1
+    | IncidentCancelledV1
+    | IncidentClosedV1
+)
 
 # -- commands and replies --------------------------------------------------------------------
 
@@ -61,6 +136,12 @@ class AddSchoolV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {
     "intake.incident_reported.v1": IncidentReportedV1,
+    "intake.report_linked.v1": ReportLinkedV1,
+    "intake.risk_reclassified.v1": RiskReclassifiedV1,
+    "intake.incident_corrected.v1": IncidentCorrectedV1,
+    "intake.incident_noted.v1": IncidentNotedV1,
+    "intake.incident_cancelled.v1": IncidentCancelledV1,
+    "intake.incident_closed.v1": IncidentClosedV1,
     "command.report_incident.v1": ReportIncidentV1,
     "reply.incident_accepted.v1": IncidentAcceptedV1,
     "command.add_school.v1": AddSchoolV1,

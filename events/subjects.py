@@ -51,9 +51,39 @@ class Subjects:
     def event(self, service: str, name: str) -> str:
         return f"{self.prefix}.evt.{service}.{name}"
 
+    # intake
     @property
     def incident_reported(self) -> str:
         return self.event(INTAKE, "incident_reported")
+
+    @property
+    def report_linked(self) -> str:
+        return self.event(INTAKE, "report_linked")
+
+    @property
+    def risk_reclassified(self) -> str:
+        return self.event(INTAKE, "risk_reclassified")
+
+    @property
+    def incident_corrected(self) -> str:
+        return self.event(INTAKE, "incident_corrected")
+
+    @property
+    def incident_noted(self) -> str:
+        return self.event(INTAKE, "incident_noted")
+
+    @property
+    def incident_cancelled(self) -> str:
+        return self.event(INTAKE, "incident_cancelled")
+
+    @property
+    def incident_closed(self) -> str:
+        return self.event(INTAKE, "incident_closed")
+
+    # dispatch
+    @property
+    def responder_enrolled(self) -> str:
+        return self.event(DISPATCH, "responder_enrolled")
 
     @property
     def responder_assigned(self) -> str:
@@ -62,6 +92,35 @@ class Subjects:
     @property
     def no_responder_eligible(self) -> str:
         return self.event(DISPATCH, "no_responder_eligible")
+
+    @property
+    def dispatch_acknowledged(self) -> str:
+        return self.event(DISPATCH, "dispatch_acknowledged")
+
+    @property
+    def dispatch_declined(self) -> str:
+        return self.event(DISPATCH, "dispatch_declined")
+
+    @property
+    def dispatch_escalated(self) -> str:
+        return self.event(DISPATCH, "dispatch_escalated")
+
+    @property
+    def dispatch_status_changed(self) -> str:
+        return self.event(DISPATCH, "dispatch_status_changed")
+
+    @property
+    def notification_delivery(self) -> str:
+        return self.event(DISPATCH, "notification_delivery")
+
+    # -- responder inboxes ---------------------------------------------------------------------
+    def inbox(self, service: str, person_id: str) -> str:
+        """A person's inbox, fed by ``service``; clients subscribe with :meth:`inbox_all`."""
+        return f"{self.prefix}.evt.{service}.inbox.{person_id}"
+
+    def inbox_all(self, person_id: str) -> str:
+        """Everything addressed to one person, from every service (console, pager gateway)."""
+        return f"{self.prefix}.evt.*.inbox.{person_id}"
 
     # -- request-reply commands -----------------------------------------------------
     def command(self, service: str, name: str) -> str:

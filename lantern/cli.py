@@ -14,104 +14,33 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from events.codec import ContractError, convert
-from events.intake import ReportIncidentV1
-from lantern import runfile
-from lantern.client import ServiceError, Unreachable, request
-
-EXIT_INPUT = 2
-EXIT_FAILURE = 1
-EXIT_UNREACHABLE = 3
-
-
-class CliError(Exception):
-    def __init__(self, error: str, field: str | None = None, code: int = EXIT_FAILURE) -> None:
-        super().__init__(error)
-        self.error = error
-        self.field = field
-        self.code = code
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors in the same JSON shape when --json is given."""
-
-    def error(self, message: str) -> NoReturn:
-        if "--json" in sys.argv:
-            print(json.dumps({"error": message}), file=sys.stderr)
-            raise SystemExit(EXIT_INPUT)
-        super().error(message)
-
-
-def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], str] | None = None) -> None:
-    if getattr(args, "json", False) or human is None:
-        print(json.dumps(data, indent=2, default=str))
-    else:
-        print(human(data))
-
-
-def services(args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        return runfile.read(Path(args.data_dir))
-    except LookupError as exc:
-        raise CliError(str(exc), code=EXIT_UNREACHABLE) from None
+from lantern import cli_dispatch, cli_intake, runfile
+from lantern.cli_support import (
+    EXIT_FAILURE,
+    EXIT_INPUT,
+    EXIT_UNREACHABLE,
+    CliError,
+    Parser,
+    call,
+    emit,
+    system,
+)
+from lantern.client import ServiceError, Unreachable
+from lantern.services import SERVICES, builder
 
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> None:
-    info = services(args)
+    info = system(args)
     emit(args, info, lambda i: "\n".join(f"{k}: {v}" for k, v in i.items()))
 
 
-def cmd_schools(args: argparse.Namespace) -> None:
-    schools = request("GET", f"{services(args)['services']['intake']}/schools")
-    emit(args, schools, lambda rows: "\n".join(f"{r['id']:<12} {r['name']}" for r in rows))
-
-
-def report_command(args: argparse.Namespace) -> ReportIncidentV1:
-    data = {
-        "school_id": args.school,
-        "student_ref": args.student,
-        "categories": args.category,
-        "risk": args.risk,
-        "reporter_id": args.reporter,
-        "note": args.note or "",
-        "idempotency_key": args.idempotency_key or "",
-    }
-    try:
-        return convert(data, ReportIncidentV1)
-    except ContractError as exc:
-        raise CliError(exc.reason, exc.field, EXIT_INPUT) from None
-
-
-def cmd_report(args: argparse.Namespace) -> None:
-    command = report_command(args)
-    url = services(args)["services"]["intake"]
-    body = _struct_dict(command)
-    accepted = request("POST", f"{url}/incidents", body, {"X-Lantern-Actor": args.reporter})
-    emit(
-        args,
-        accepted,
-        lambda a: (
-            f"incident {a['incident_id']} recorded"
-            + (" (already recorded: same idempotency key)" if a.get("duplicate") else "")
-        ),
-    )
-
-
-def _struct_dict(struct: Any) -> dict[str, Any]:
-    import msgspec
-
-    result: dict[str, Any] = msgspec.to_builtins(struct)
-    return result
-
-
 def cmd_status(args: argparse.Namespace) -> None:
-    urls = services(args)["services"]
-    incident = request("GET", f"{urls['intake']}/incidents/{args.incident_id}")
+    incident = call(args, "intake", "GET", f"/incidents/{args.incident_id}")
     try:
-        response = request("GET", f"{urls['dispatch']}/incidents/{args.incident_id}/response")
+        response = call(args, "dispatch", "GET", f"/incidents/{args.incident_id}/response")
     except ServiceError as exc:
         if exc.status != 404:
             raise
@@ -147,33 +76,6 @@ def _human_status(s: dict[str, Any]) -> str:
     return f"incident {s['incident_id']}  {s['risk']}  {','.join(s['categories'])}  {who}"
 
 
-def cmd_dispatches(args: argparse.Namespace) -> None:
-    url = services(args)["services"]["dispatch"]
-    query = "&".join(
-        f"{k}={v}" for k, v in (("responder_id", args.responder), ("state", args.state)) if v
-    )
-    rows = request("GET", f"{url}/dispatches" + (f"?{query}" if query else ""))
-    emit(
-        args,
-        rows,
-        lambda rs: "\n".join(
-            f"{r['dispatch_id']}  {r['state']:<12} {r['responder_id']:<12} {r['incident_id']}"
-            for r in rs
-        ),
-    )
-
-
-def cmd_roster(args: argparse.Namespace) -> None:
-    rows = request("GET", f"{services(args)['services']['dispatch']}/roster/responders")
-    emit(
-        args,
-        rows,
-        lambda rs: "\n".join(
-            f"{r['responder_id']:<12} {r['role']:<22} {','.join(r['schools'])}" for r in rs
-        ),
-    )
-
-
 def cmd_schema(args: argparse.Namespace) -> None:
     from events import schema
 
@@ -207,13 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         http_port=args.http_port,
     )
     logs.configure(args.service)
-    if args.service == "intake":
-        from services.intake.main import build
-    elif args.service == "dispatch":
-        from services.dispatch.main import build
-    else:
-        raise CliError(f"unknown service {args.service!r}", "service", EXIT_INPUT)
-    asyncio.run(build(settings).run())
+    asyncio.run(builder(args.service)(settings).run())
 
 
 # -- parser ----------------------------------------------------------------------------------
@@ -242,7 +138,7 @@ def parser() -> Parser:
     up.add_argument("--config", default=None, help="TOML policy file")
 
     serve = add("serve", cmd_serve, "run one service (used by `up`)", json_flag=False)
-    serve.add_argument("service", choices=["intake", "dispatch"])
+    serve.add_argument("service", choices=list(SERVICES))
     serve.add_argument("--nats-url", default=None)
     serve.add_argument(
         "--http-port", type=int, default=int(os.environ.get("LANTERN_HTTP_PORT", "0"))
@@ -250,28 +146,11 @@ def parser() -> Parser:
     serve.add_argument("--config", default=None)
 
     add("info", cmd_info, "where the running system is")
-    add("schools", cmd_schools, "list the district's schools")
-    add("roster", cmd_roster, "list the responders on the roster")
-
-    report = add("report", cmd_report, "report a student in distress")
-    report.add_argument("--school", required=True)
-    report.add_argument("--student", required=True, help="pseudonymous student reference")
-    report.add_argument(
-        "--category", required=True, action="append", help="concern category (repeat for several)"
-    )
-    report.add_argument("--risk", required=True, help="low|moderate|high|imminent")
-    report.add_argument("--reporter", required=True, help="staff id of the reporter")
-    report.add_argument("--note", default="")
-    report.add_argument(
-        "--idempotency-key", default="", help="retrying with the same key returns the same incident"
-    )
+    cli_intake.register(add)
+    cli_dispatch.register(add)
 
     status = add("status", cmd_status, "an incident and its dispatch")
     status.add_argument("incident_id")
-
-    dispatches = add("dispatches", cmd_dispatches, "list dispatches")
-    dispatches.add_argument("--responder", default=None)
-    dispatches.add_argument("--state", default=None)
 
     schema = add("schema", cmd_schema, "JSON Schemas of the wire contract", json_flag=False)
     schema.add_argument("--out", default=None, help="write one file per message into DIR")

@@ -18,8 +18,7 @@ from typing import Any
 
 from lantern import demo, natsserver, runfile
 from lantern.client import Unreachable, request
-
-SERVICES = ("intake", "dispatch")
+from lantern.services import SERVICES
 
 
 @dataclass

@@ -14,17 +14,11 @@ import httpx
 
 from events.subjects import Subjects
 from lantern.natsserver import free_port
+from lantern.services import builder
 from plumbing.host import ServiceProcess
 from plumbing.settings import Settings
-from services.dispatch.main import build as build_dispatch
-from services.intake.main import build as build_intake
 
 T = TypeVar("T")
-
-BUILDERS: dict[str, Callable[[Settings], ServiceProcess]] = {
-    "intake": build_intake,
-    "dispatch": build_dispatch,
-}
 
 
 @dataclass
@@ -56,7 +50,7 @@ class Harness:
 
     async def start(self, service: str) -> ServiceProcess:
         settings = self.settings(service)
-        process = BUILDERS[service](settings)
+        process = builder(service)(settings)
         stop = asyncio.Event()
         task = asyncio.create_task(process.run(stop))
         url = f"http://{settings.http_host}:{settings.http_port}"

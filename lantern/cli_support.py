@@ -1,0 +1,92 @@
+"""What every ``lantern`` sub-command shares: errors, output, finding and calling services."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, Protocol, TypeVar
+
+import msgspec
+
+from events.codec import ContractError, convert
+from lantern import runfile
+from lantern.client import request
+
+T = TypeVar("T")
+
+EXIT_INPUT = 2
+EXIT_FAILURE = 1
+EXIT_UNREACHABLE = 3
+
+
+class CliError(Exception):
+    def __init__(self, error: str, field: str | None = None, code: int = EXIT_FAILURE) -> None:
+        super().__init__(error)
+        self.error = error
+        self.field = field
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in the same JSON shape when --json is given."""
+
+    def error(self, message: str) -> NoReturn:
+        if "--json" in sys.argv:
+            print(json.dumps({"error": message}), file=sys.stderr)
+            raise SystemExit(EXIT_INPUT)
+        super().error(message)
+
+
+class AddCommand(Protocol):
+    def __call__(
+        self,
+        name: str,
+        fn: Callable[[argparse.Namespace], None],
+        help_: str,
+        json_flag: bool = True,
+    ) -> Parser: ...
+
+
+def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], str] | None = None) -> None:
+    if getattr(args, "json", False) or human is None:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(human(data))
+
+
+def system(args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        return runfile.read(Path(args.data_dir))
+    except LookupError as exc:
+        raise CliError(str(exc), code=EXIT_UNREACHABLE) from None
+
+
+def service_url(args: argparse.Namespace, service: str) -> str:
+    url: str = system(args)["services"][service]
+    return url
+
+
+def call(
+    args: argparse.Namespace,
+    service: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    actor: str = "",
+) -> Any:
+    """Call a service's HTTP API; a refusal raises ``ServiceError`` (handled by ``main``)."""
+    headers = {"X-Lantern-Actor": actor} if actor else {}
+    if isinstance(body, msgspec.Struct):
+        body = msgspec.to_builtins(body)
+    return request(method, f"{service_url(args, service)}{path}", body, headers)
+
+
+def validated(data: dict[str, Any], kind: type[T]) -> T:
+    """Validate CLI input against the contract before sending it (same field names as HTTP)."""
+    try:
+        return convert(data, kind)
+    except ContractError as exc:
+        raise CliError(exc.reason, exc.field, EXIT_INPUT) from None
