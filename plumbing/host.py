@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import uvicorn
 from starlette.applications import Starlette
@@ -33,6 +34,8 @@ class ServiceProcess:
     app: LanternApplication
     routes: list[BaseRoute]
     messaging: MessagingHost
+    #: Work that runs beside HTTP and NATS until stop (tickers, notifiers); not NATS-dependent.
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
 
     def asgi(self) -> Starlette:
         async def health(_: Request) -> Response:
@@ -72,6 +75,7 @@ class ServiceProcess:
         )
         http_task = asyncio.create_task(server.serve())
         nats_task = asyncio.create_task(self.messaging.run(stop))
+        others = [asyncio.create_task(work(stop)) for work in self.background]
         log.info(
             "service started",
             http=f"http://{self.settings.http_host}:{self.settings.http_port}",
@@ -83,7 +87,7 @@ class ServiceProcess:
         stop.set()
         server.should_exit = True
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(http_task, nats_task), timeout=10)
+            await asyncio.wait_for(asyncio.gather(http_task, nats_task, *others), timeout=10)
         if waker is not None:
             waker.stop()
         self.app.close()
