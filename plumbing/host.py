@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -35,7 +36,9 @@ class ServiceProcess:
     routes: list[BaseRoute]
     messaging: MessagingHost
     #: Work that runs beside HTTP and NATS until stop (tickers, notifiers); not NATS-dependent.
-    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
 
     def asgi(self) -> Starlette:
         async def health(_: Request) -> Response:
