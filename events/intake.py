@@ -5,13 +5,14 @@ Minimum necessary on the wire: a pseudonymous student reference, never names or 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
-from events.common import NonEmpty, Note, Ref
+from events.common import NonEmpty, Note, Reason, Ref
 from events.vocabulary import Category, RiskLevel
 
 # -- integration events ------------------------------------------------------------------
@@ -110,23 +111,142 @@ IntakeEvent = (
 # -- commands and replies --------------------------------------------------------------------
 
 
+class DangerKind(StrEnum):
+    """Immediate danger: the reporter calls 911 first; the risk becomes imminent."""
+
+    WEAPON = "weapon"
+    MEDICAL_EMERGENCY = "medical_emergency"
+    ATTEMPT_IN_PROGRESS = "attempt_in_progress"
+
+
+EMERGENCY_INSTRUCTION = (
+    "Call 911 now; Lantern coordinates the school's response and does not replace 911/988."
+)
+
+Text200 = Annotated[str, msgspec.Meta(max_length=200)]
+WarningSign = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+WarningSigns = Annotated[list[WarningSign], msgspec.Meta(max_length=32)]
+ReporterRole = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")]
+Language = Annotated[
+    str, msgspec.Meta(max_length=35, pattern=r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$")
+]
+AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class ScreenerV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """C-SSRS screener answers (yes = true).  q3-q5 are left out when q2 is no.
+
+    q1 wished to be dead; q2 thoughts of killing oneself; q3 thought about how;
+    q4 some intent to act; q5 a specific plan with intent; q6 did or prepared
+    anything to end one's life, and q6_past_3_months whether that was recent.
+    """
+
+    q1: bool
+    q2: bool
+    q3: bool | None = None
+    q4: bool | None = None
+    q5: bool | None = None
+    q6: bool
+    q6_past_3_months: bool | None = None
+
+
+class StudentDetailsV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Identifying details: sensitive, kept only in intake's store, never published."""
+
+    name: Text200 = ""
+    date_of_birth: date | None = None
+    grade: Annotated[str, msgspec.Meta(max_length=16)] = ""
+
+    def __repr__(self) -> str:  # never let a log line or traceback show them
+        return "StudentDetailsV1(<redacted>)"
+
+
 class ReportIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A staff member reports a student in distress."""
+    """A staff member reports a student in distress.
+
+    ``risk`` may be left out only when a ``screener`` is given (it then defaults
+    to the screener's suggestion); choosing another level than the suggestion
+    needs ``risk_override_reason``.
+    """
 
     school_id: Ref
     student_ref: Ref
     categories: Annotated[list[Category], msgspec.Meta(min_length=1, max_length=8)]
-    risk: RiskLevel
+    risk: RiskLevel | None = None
     reporter_id: Ref
     note: Note = ""
     idempotency_key: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    reporter_role: ReporterRole = ""
+    location: Text200 = ""
+    warning_signs: WarningSigns = []
+    immediate_danger: DangerKind | None = None
+    language: Language = ""
+    screener: ScreenerV1 | None = None
+    risk_override_reason: Annotated[str, msgspec.Meta(max_length=2_000)] = ""
+    student_details: StudentDetailsV1 | None = None
+    linked_incident_id: UUID | None = None
 
 
 class IncidentAcceptedV1(msgspec.Struct, frozen=True, kw_only=True):
-    """Reply to a report: the incident is stored durably under this id."""
+    """Reply to a report: the incident is stored durably under this id.
+
+    ``linked`` is true when the student already had an open incident: the report
+    was added to it (``incident_id`` is that incident) and nobody is dispatched twice.
+    """
 
     incident_id: UUID
     duplicate: bool = False
+    linked: bool = False
+    report_id: UUID | None = None
+    risk: RiskLevel | None = None
+    suggested_risk: RiskLevel | None = None
+    emergency_instruction: str = ""
+
+
+class AddNoteV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A note or observed warning signs, added to an open incident."""
+
+    incident_id: UUID
+    by: Ref
+    text: Note = ""
+    warning_signs: WarningSigns = []
+
+
+class ReclassifyRiskV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    incident_id: UUID
+    by: Ref
+    risk: RiskLevel
+    reason: Reason
+
+
+class CorrectIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Correct an earlier fact.  ``effective_at``: since when the new value was true."""
+
+    incident_id: UUID
+    by: Ref
+    field: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    value: Annotated[str, msgspec.Meta(max_length=2_000)]
+    reason: Reason
+    effective_at: AwareTime | None = None
+
+
+class CancelIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    incident_id: UUID
+    by: Ref
+    reason: Reason
+
+
+class CloseIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    incident_id: UUID
+    by: Ref
+
+
+class IncidentChangedV1(msgspec.Struct, frozen=True, kw_only=True):
+    """Reply to a later change: the incident as it now stands."""
+
+    incident_id: UUID
+    state: str
+    risk: RiskLevel
 
 
 class AddSchoolV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -145,6 +265,12 @@ MESSAGES: dict[str, type[msgspec.Struct]] = {
     "command.report_incident.v1": ReportIncidentV1,
     "reply.incident_accepted.v1": IncidentAcceptedV1,
     "command.add_school.v1": AddSchoolV1,
+    "command.add_note.v1": AddNoteV1,
+    "command.reclassify_risk.v1": ReclassifyRiskV1,
+    "command.correct_incident.v1": CorrectIncidentV1,
+    "command.cancel_incident.v1": CancelIncidentV1,
+    "command.close_incident.v1": CloseIncidentV1,
+    "reply.incident_changed.v1": IncidentChangedV1,
 }
 
 

@@ -1,29 +1,77 @@
-"""Intake's operations, served identically over HTTP and NATS request-reply."""
+"""Intake's operations, served identically over HTTP and NATS request-reply.
+
+Each becomes ``POST|GET <path>`` and ``<prefix>.cmd.intake.<name>``, with the
+same validation and the same ``ErrorV1`` refusals (see ``plumbing.commands``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from events.intake import (
+    EMERGENCY_INSTRUCTION,
+    AddNoteV1,
     AddSchoolV1,
+    CancelIncidentV1,
+    CloseIncidentV1,
+    CorrectIncidentV1,
     IncidentAcceptedV1,
+    IncidentChangedV1,
     ListSchoolsV1,
+    ReclassifyRiskV1,
     ReportIncidentV1,
     ShowIncidentV1,
 )
+from events.vocabulary import RiskLevel
 from plumbing.commands import Context, Operation, Result
-from services.intake.application import IntakeApplication
+from services.intake.application import Accepted, IntakeApplication
+from services.intake.domain.incident import Incident
+
+
+def accepted_reply(accepted: Accepted) -> IncidentAcceptedV1:
+    """What the reporter is told; immediate danger always comes with the call-911 instruction."""
+    decided = accepted.triage
+    danger = decided is not None and decided.immediate_danger is not None
+    return IncidentAcceptedV1(
+        incident_id=accepted.incident_id,
+        duplicate=accepted.duplicate,
+        linked=accepted.linked,
+        report_id=accepted.report_id,
+        risk=RiskLevel(decided.risk) if decided else None,
+        suggested_risk=RiskLevel(decided.suggested) if decided and decided.suggested else None,
+        emergency_instruction=EMERGENCY_INSTRUCTION if danger else "",
+    )
+
+
+def changed(incident: Incident) -> IncidentChangedV1:
+    return IncidentChangedV1(
+        incident_id=incident.id, state=incident.state, risk=RiskLevel(incident.risk)
+    )
 
 
 def operations(app: IntakeApplication) -> list[Operation[Any]]:
     def report(command: ReportIncidentV1, ctx: Context) -> Result:
         accepted = app.report_incident(command, at=ctx.now, trace=ctx.trace)
-        body = IncidentAcceptedV1(incident_id=accepted.incident_id, duplicate=accepted.duplicate)
-        return Result(body, 200 if accepted.duplicate else 201)
+        return Result(accepted_reply(accepted), 200 if accepted.duplicate else 201)
 
     def add_school(command: AddSchoolV1, ctx: Context) -> Result:
         app.add_school(command, trace=ctx.trace)
         return Result({"id": command.school_id, "name": command.name}, 201)
+
+    def change(method: Any) -> Any:
+        return lambda command, ctx: changed(method(command, at=ctx.now, trace=ctx.trace))
+
+    def later(name: str, kind: type[Any], path: str, method: Any, summary: str) -> Operation[Any]:
+        return Operation(
+            name,
+            kind,
+            "POST",
+            f"/incidents/{{incident_id}}/{path}",
+            change(method),
+            summary=summary,
+            returns=IncidentChangedV1,
+            actor_field="by",
+        )
 
     return [
         Operation(
@@ -42,7 +90,31 @@ def operations(app: IntakeApplication) -> list[Operation[Any]]:
             "GET",
             "/incidents/{incident_id}",
             lambda q, _: app.incident_view(q.incident_id),
+            summary="An incident as it stands, with its history of changes",
         ),
+        later("add_note", AddNoteV1, "notes", app.add_note, "Add a note or warning signs"),
+        later(
+            "reclassify_risk",
+            ReclassifyRiskV1,
+            "reclassify",
+            app.reclassify,
+            "Change the risk level, with a reason",
+        ),
+        later(
+            "correct_incident",
+            CorrectIncidentV1,
+            "corrections",
+            app.correct,
+            "Correct an earlier fact (a new event, never an edit)",
+        ),
+        later(
+            "cancel_incident",
+            CancelIncidentV1,
+            "cancel",
+            app.cancel_incident,
+            "Cancel, with a reason (a false alarm)",
+        ),
+        later("close_incident", CloseIncidentV1, "close", app.close_incident, "Close the incident"),
         Operation("list_schools", ListSchoolsV1, "GET", "/schools", lambda _, __: app.schools()),
         Operation("add_school", AddSchoolV1, "POST", "/schools", add_school),
     ]
