@@ -119,10 +119,6 @@ class DangerKind(StrEnum):
     ATTEMPT_IN_PROGRESS = "attempt_in_progress"
 
 
-EMERGENCY_INSTRUCTION = (
-    "Call 911 now; Lantern coordinates the school's response and does not replace 911/988."
-)
-
 Text200 = Annotated[str, msgspec.Meta(max_length=200)]
 WarningSign = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 WarningSigns = Annotated[list[WarningSign], msgspec.Meta(max_length=32)]

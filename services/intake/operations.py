@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from events.intake import (
-    EMERGENCY_INSTRUCTION,
     AddNoteV1,
     AddSchoolV1,
     CancelIncidentV1,
@@ -26,6 +25,7 @@ from events.vocabulary import RiskLevel
 from plumbing.commands import Context, Operation, Result
 from services.intake.application import Accepted, IntakeApplication
 from services.intake.domain.incident import Incident
+from services.intake.domain.triage import EMERGENCY_INSTRUCTION
 
 
 def accepted_reply(accepted: Accepted) -> IncidentAcceptedV1:
