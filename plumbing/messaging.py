@@ -28,8 +28,8 @@ from plumbing.streams import ensure_streams
 
 log = logs.get("lantern.messaging")
 
-#: A core-NATS request-reply handler: raw request bytes in, reply bytes out.
-Responder = Callable[[bytes, dict[str, str]], Awaitable[bytes]]
+#: A core-NATS request-reply handler: raw request bytes in, reply bytes (and headers) out.
+Responder = Callable[[bytes, dict[str, str]], Awaitable[bytes | tuple[bytes, dict[str, str]]]]
 
 
 @dataclass
@@ -106,8 +106,9 @@ class MessagingHost:
     def _respond(self, broker: NatsBroker, subject: str, responder: Responder) -> None:
         async def handler(msg: NatsMessage) -> None:
             reply = await responder(msg.body, dict(msg.headers))
+            body, headers = reply if isinstance(reply, tuple) else (reply, {})
             if msg.reply_to:
-                await broker.connection.publish(msg.reply_to, reply)
+                await broker.connection.publish(msg.reply_to, body, headers=headers or None)
 
         broker.subscriber(subject, queue="lantern", ack_policy=AckPolicy.MANUAL)(handler)
 
