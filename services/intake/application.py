@@ -101,7 +101,7 @@ class IntakeApplication(LanternApplication):
         repeated = self._repeated(command, report_id)
         if repeated is not None:  # told again, so a lost reply loses no call-911 instruction
             return replace(repeated, triage=decided)
-        if not self.directory().knows(command.school_id):
+        if not self.knows_school(command.school_id):
             raise Invalid(f"unknown school {command.school_id!r}", field="school_id")
         if command.linked_incident_id is not None:
             self.incident(command.linked_incident_id, field="linked_incident_id")
@@ -242,20 +242,27 @@ class IntakeApplication(LanternApplication):
             raise Conflict("the incident changed concurrently; try again") from None
 
     def add_school(self, command: AddSchoolV1, *, trace: Trace) -> None:
-        directory = self.directory() if self.exists(DIRECTORY_ID) else SchoolDirectory.open(trace)
+        directory = self.directory() or SchoolDirectory.open(trace)
         directory.add_school(command.school_id, command.name, trace)
         self.record(directory)
 
     # -- queries -------------------------------------------------------------------------
-    def directory(self) -> SchoolDirectory:
+    def directory(self) -> SchoolDirectory | None:
+        """The school directory, or None before the first school is added."""
         try:
             directory: SchoolDirectory = self.repository.get(DIRECTORY_ID)
         except AggregateNotFoundError:
-            return SchoolDirectory()
+            return None
         return directory
 
+    def knows_school(self, school_id: str) -> bool:
+        directory = self.directory()
+        return directory is not None and directory.knows(school_id)
+
     def schools(self) -> list[dict[str, str]]:
-        return [{"id": k, "name": v} for k, v in sorted(self.directory().schools.items())]
+        directory = self.directory()
+        known = directory.schools if directory else {}
+        return [{"id": k, "name": v} for k, v in sorted(known.items())]
 
     def incident(self, incident_id: UUID, field: str = "incident_id") -> Incident:
         """The incident, or a refusal naming the input ``field`` that pointed at nothing."""
