@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -398,7 +399,7 @@ def ended(how: str) -> Incident:
     return given(then(incident))  # type: ignore[no-any-return]
 
 
-CHANGES = {
+CHANGES: dict[str, Callable[[Incident], object]] = {
     "note": lambda i: i.note(text="x", warning_signs=[], by="a", at=LATER, trace=TRACE),
     "reclassify": lambda i: i.reclassify(risk="low", reason="r", by="a", at=LATER, trace=TRACE),
     "correct": lambda i: correct(i, "location", "gym"),

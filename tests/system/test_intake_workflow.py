@@ -1,0 +1,292 @@
+"""Intake's workflow end to end on a real nats-server, on SQLite and on PostgreSQL.
+
+Given intake running as a real service (HTTP, NATS request-reply, outbox relay),
+when reports and later changes arrive over either interface,
+then both interfaces validate alike, a student has one open incident at a time
+(a second report links), and every public change reaches the intake stream once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from events import headers as h
+from events.intake import IncidentCancelledV1, IncidentReportedV1, ReportLinkedV1
+from events.subjects import INTAKE, Subjects
+from services.intake.application import IntakeApplication
+from tests.harness import Harness, eventually
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+async def harness(
+    subjects: Subjects, nats_url: str, store: dict[str, str], clean_streams: None
+) -> AsyncIterator[Harness]:
+    harness = Harness(subjects, nats_url, store)
+    await harness.start("intake")
+    await harness.call("POST", "intake", "/schools", {"school_id": "s0", "name": "S0"})
+    yield harness
+    await harness.stop_all()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_url)
+    yield client
+    await client.close()
+
+
+def intake_app(harness: Harness) -> IntakeApplication:
+    app = harness.running["intake"].process.app
+    assert isinstance(app, IntakeApplication)
+    return app
+
+
+def stored(harness: Harness) -> int:
+    return intake_app(harness).recorder.max_notification_id() or 0
+
+
+async def over_nats(nc: Client, subjects: Subjects, name: str, body: Any) -> tuple[int, Any]:
+    reply = await nc.request(subjects.command(INTAKE, name), msgspec.json.encode(body), timeout=5)
+    return int((reply.headers or {}).get("Lantern-Status", "0")), msgspec.json.decode(reply.data)
+
+
+async def on_stream(js: JetStreamContext, subjects: Subjects) -> list[tuple[str, bytes]]:
+    """(subject, data) of every message the intake stream holds, oldest first."""
+    info = await js.stream_info(subjects.stream(INTAKE))
+    out = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await js.get_msg(subjects.stream(INTAKE), seq=seq)
+        out.append((msg.subject or "", msg.data or b""))
+    return out
+
+
+async def published(
+    js: JetStreamContext, subjects: Subjects, harness: Harness, count: int
+) -> list[tuple[str, bytes]]:
+    """Wait until the relay has caught up with the store, then read the stream."""
+    relay = harness.running["intake"].process.messaging.relay
+    assert relay is not None
+    target = stored(harness)
+    await eventually(lambda: _at(relay.position, target))
+    messages = await on_stream(js, subjects)
+    assert len(messages) == count, messages
+    return messages
+
+
+async def _at(position: int, target: int) -> bool:
+    return position >= target
+
+
+REPORT: dict[str, Any] = {
+    "school_id": "s0",
+    "student_ref": "stu-1",
+    "categories": ["acute_distress"],
+    "risk": "moderate",
+    "reporter_id": "t-1",
+}
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"categories": ["bogus"]}, "categories[0]"),
+        ({"risk": None}, "risk"),  # no risk and no screener
+        ({"immediate_danger": "fire"}, "immediate_danger"),
+        ({"screener": {"q1": True, "q2": False, "q3": True, "q6": False}}, "screener.q3"),
+        (
+            {"screener": {"q1": True, "q2": False, "q6": False}, "risk": "high"},
+            "risk_override_reason",
+        ),
+        ({"school_id": "nowhere"}, "school_id"),
+        ({"student_details": {"nickname": "x"}}, "student_details.nickname"),
+        ({"warning_signs": [""]}, "warning_signs[0]"),
+    ],
+)
+async def test_http_and_nats_refuse_bad_reports_alike_and_store_nothing(
+    harness: Harness, nc: Client, subjects: Subjects, patch: dict[str, Any], field: str
+) -> None:
+    body = {k: v for k, v in {**REPORT, **patch}.items() if v is not None}
+    before = stored(harness)
+
+    http_status, http_error = await harness.call("POST", "intake", "/incidents", body)
+    nats_status, nats_error = await over_nats(nc, subjects, "report_incident", body)
+
+    assert http_error == nats_error
+    assert http_error["field"] == field
+    assert http_status == nats_status >= 400
+    assert stored(harness) == before
+
+
+async def test_a_report_over_nats_is_stored_and_readable_over_http(
+    harness: Harness, nc: Client, subjects: Subjects
+) -> None:
+    status, accepted = await over_nats(
+        nc, subjects, "report_incident", {**REPORT, "location": "gym", "immediate_danger": "weapon"}
+    )
+
+    assert status == 201
+    assert accepted["emergency_instruction"].startswith("Call 911")
+    _, view = await harness.call("GET", "intake", f"/incidents/{accepted['incident_id']}")
+    assert (view["risk"], view["location"], view["immediate_danger"]) == (
+        "imminent",
+        "gym",
+        "weapon",
+    )
+
+
+async def test_a_second_report_for_the_same_student_links_and_is_published_once(
+    harness: Harness, js: JetStreamContext, subjects: Subjects
+) -> None:
+    _, first = await harness.report()
+    status, second = await harness.report(reporter_id="t-2", risk="low")
+
+    assert status == 201
+    assert second["linked"] is True
+    assert second["incident_id"] == first["incident_id"]
+    messages = await published(js, subjects, harness, count=2)
+    assert [s for s, _ in messages] == [subjects.incident_reported, subjects.report_linked]
+    linked = msgspec.json.decode(messages[1][1], type=ReportLinkedV1)
+    assert str(linked.incident_id) == first["incident_id"]
+    assert str(linked.report_id) == second["report_id"]
+    _, view = await harness.call("GET", "intake", f"/incidents/{first['incident_id']}")
+    assert [r["reporter_id"] for r in view["linked_reports"]] == ["t-2"]
+
+
+async def test_two_concurrent_reports_for_one_student_make_one_incident_and_one_link(
+    harness: Harness, js: JetStreamContext, subjects: Subjects
+) -> None:
+    results = await asyncio.gather(
+        *(harness.report(reporter_id=f"t-{i}") for i in range(2)),
+    )
+
+    assert sorted(status for status, _ in results) == [201, 201]
+    bodies = [body for _, body in results]
+    assert bodies[0]["incident_id"] == bodies[1]["incident_id"]
+    assert sorted(b["linked"] for b in bodies) == [False, True]
+    messages = await published(js, subjects, harness, count=2)
+    assert sorted(s for s, _ in messages) == sorted(
+        [subjects.incident_reported, subjects.report_linked]
+    )
+
+
+async def test_cancelling_publishes_the_cancellation_and_frees_the_student(
+    harness: Harness, js: JetStreamContext, subjects: Subjects
+) -> None:
+    _, first = await harness.report()
+    incident_id = first["incident_id"]
+
+    status, changed = await harness.call(
+        "POST",
+        "intake",
+        f"/incidents/{incident_id}/cancel",
+        {"by": "lead-1", "reason": "false alarm"},
+    )
+    assert (status, changed["state"]) == (200, "cancelled")
+    _, again = await harness.report()
+
+    messages = await published(js, subjects, harness, count=3)
+    assert [s for s, _ in messages] == [
+        subjects.incident_reported,
+        subjects.incident_cancelled,
+        subjects.incident_reported,
+    ]
+    cancelled = msgspec.json.decode(messages[1][1], type=IncidentCancelledV1)
+    assert (str(cancelled.incident_id), cancelled.reason, cancelled.by) == (
+        incident_id,
+        "false alarm",
+        "lead-1",
+    )
+    assert again["linked"] is False
+    assert again["incident_id"] != incident_id
+
+
+async def test_a_change_after_cancellation_is_refused_alike_over_http_and_nats(
+    harness: Harness, nc: Client, subjects: Subjects
+) -> None:
+    _, first = await harness.report()
+    incident_id = first["incident_id"]
+    await harness.call(
+        "POST", "intake", f"/incidents/{incident_id}/cancel", {"by": "a", "reason": "false alarm"}
+    )
+    before = stored(harness)
+    note = {"incident_id": incident_id, "by": "psy-1", "text": "late note"}
+
+    http_status, http_error = await harness.call(
+        "POST", "intake", f"/incidents/{incident_id}/notes", note
+    )
+    nats_status, nats_error = await over_nats(nc, subjects, "add_note", note)
+
+    assert http_status == nats_status == 409
+    assert http_error == nats_error == {"error": "incident is cancelled", "field": "state"}
+    assert stored(harness) == before
+
+
+async def test_later_changes_reach_the_stream_without_note_text_or_student_details(
+    harness: Harness, js: JetStreamContext, subjects: Subjects
+) -> None:
+    _, first = await harness.report(
+        note="SECRET-NOTE", student_details={"name": "Ada Example", "grade": "9"}
+    )
+    path = f"/incidents/{first['incident_id']}"
+    changes = [
+        ("notes", {"by": "psy-1", "text": "SECRET-NOTE-2", "warning_signs": ["pacing"]}),
+        ("reclassify", {"by": "psy-1", "risk": "high", "reason": "assessed"}),
+        (
+            "corrections",
+            {
+                "by": "t-1",
+                "field": "student_details.name",
+                "value": "Ada Exemple",
+                "reason": "typo",
+            },
+        ),
+        ("close", {"by": "psy-1"}),
+    ]
+    for suffix, body in changes:
+        status, _ = await harness.call("POST", "intake", f"{path}/{suffix}", body)
+        assert status == 200, suffix
+
+    messages = await published(js, subjects, harness, count=5)
+
+    assert [s for s, _ in messages] == [
+        subjects.incident_reported,
+        subjects.incident_noted,
+        subjects.risk_reclassified,
+        subjects.incident_corrected,
+        subjects.incident_closed,
+    ]
+    wire = b"".join(data for _, data in messages)
+    for secret in (b"SECRET-NOTE", b"Ada", b"pacing"):
+        assert secret not in wire
+    reported = msgspec.json.decode(messages[0][1], type=IncidentReportedV1)
+    assert reported.student_ref == "stu-1"
+    _, view = await harness.call("GET", "intake", path)
+    assert (view["state"], view["risk"], view["notes"]) == ("closed", "high", 2)
+
+
+async def test_published_events_carry_the_incident_and_tracing_headers(
+    harness: Harness, js: JetStreamContext, subjects: Subjects
+) -> None:
+    _, first = await harness.report()
+    await published(js, subjects, harness, count=1)
+
+    msg = await js.get_msg(subjects.stream(INTAKE), seq=1)
+
+    assert msg.headers is not None
+    assert msg.headers[h.INCIDENT_ID] == first["incident_id"]
+    assert msg.headers[h.SCHEMA] == "intake.incident_reported.v1"
+
+
+@pytest.fixture
+async def js(nc: Client) -> JetStreamContext:
+    return nc.jetstream()
