@@ -129,3 +129,38 @@ class Subjects:
     @property
     def report_incident(self) -> str:
         return self.command(INTAKE, "report_incident")
+
+    # -- followup ----------------------------------------------------------------------
+    # Integration events of the follow-up service (stream <PREFIX>_FOLLOWUP).  Notices
+    # (check-in due/overdue, referral stalled) go to ``inbox(FOLLOWUP, person_id)``.
+    @property
+    def plan_opened(self) -> str:
+        return self.event(FOLLOWUP, "plan_opened")
+
+    @property
+    def plan_reassigned(self) -> str:
+        return self.event(FOLLOWUP, "plan_reassigned")
+
+    @property
+    def checkin_recorded(self) -> str:
+        return self.event(FOLLOWUP, "checkin_recorded")
+
+    @property
+    def renewed_risk_reported(self) -> str:
+        return self.event(FOLLOWUP, "renewed_risk_reported")
+
+    @property
+    def referral_changed(self) -> str:
+        return self.event(FOLLOWUP, "referral_changed")
+
+    @property
+    def consent_changed(self) -> str:
+        return self.event(FOLLOWUP, "consent_changed")
+
+    @property
+    def guardian_notification_recorded(self) -> str:
+        return self.event(FOLLOWUP, "guardian_notification_recorded")
+
+    @property
+    def disclosure_recorded(self) -> str:
+        return self.event(FOLLOWUP, "disclosure_recorded")

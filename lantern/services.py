@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 SERVICES: dict[str, str] = {
     "intake": "services.intake.main",
     "dispatch": "services.dispatch.main",
+    "followup": "services.followup.main",
 }
 
 

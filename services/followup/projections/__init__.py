@@ -1,0 +1,1 @@
+"""Follow-up's read models, each named for the question it answers."""
