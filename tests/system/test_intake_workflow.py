@@ -9,7 +9,11 @@ then both interfaces validate alike, a student has one open incident at a time
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -21,6 +25,7 @@ from nats.js import JetStreamContext
 from events import headers as h
 from events.intake import IncidentCancelledV1, IncidentReportedV1, ReportLinkedV1
 from events.subjects import INTAKE, Subjects
+from lantern import runfile
 from services.intake.application import IntakeApplication
 from tests.harness import Harness, eventually
 
@@ -290,3 +295,123 @@ async def test_published_events_carry_the_incident_and_tracing_headers(
 @pytest.fixture
 async def js(nc: Client) -> JetStreamContext:
     return nc.jetstream()
+
+
+# -- the command line, against the same running intake ------------------------------------------
+@pytest.fixture
+def cli_dir(harness: Harness, tmp_path: Path) -> Path:
+    """A run file that points the ``lantern`` command at this test's intake."""
+    data_dir = tmp_path / "cli"
+    url = harness.running["intake"].url
+    runfile.write(
+        data_dir, {"nats_url": harness.nats_url, "http_url": url, "services": {"intake": url}}
+    )
+    return data_dir
+
+
+async def lantern(data_dir: Path, *args: str) -> tuple[int, Any, Any]:
+    """Run the real CLI in a subprocess (off the loop, so the service keeps serving)."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "lantern.cli", "--data-dir", str(data_dir), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    out = json.loads(done.stdout) if done.stdout.strip() else None
+    err = json.loads(done.stderr) if done.stderr.strip() else None
+    return done.returncode, out, err
+
+
+async def test_the_cli_reports_links_and_changes_an_incident(cli_dir: Path) -> None:
+    report = ["report", "--school", "s0", "--student", "stu-5", "--category", "self_harm"]
+
+    code, first, _ = await lantern(
+        cli_dir,
+        *report,
+        *("--reporter", "t-1", "--screener", "1=yes,2=yes,3=yes,4=yes,5=no,6=no"),
+        *("--location", "gym", "--warning-sign", "pacing", "--reporter-role", "coach"),
+        *("--student-name", "Ada Example", "--student-dob", "2011-02-03"),
+    )
+    assert code == 0
+    assert (first["risk"], first["suggested_risk"], first["linked"]) == ("high", "high", False)
+    incident_id = first["incident_id"]
+
+    code, second, _ = await lantern(
+        cli_dir, *report, "--risk", "low", "--reporter", "t-2", "--immediate-danger", "weapon"
+    )
+    assert code == 0
+    assert (second["incident_id"], second["linked"]) == (incident_id, True)
+    assert second["emergency_instruction"].startswith("Call 911 now")
+
+    steps = [
+        ["note", incident_id, "--as", "psy-1", "--text", "calmer", "--warning-sign", "quiet"],
+        ["reclassify", incident_id, "--as", "psy-1", "--risk", "moderate", "--reason", "seen"],
+        [
+            *("correct", incident_id, "--as", "t-1", "--field", "location", "--value", "library"),
+            *("--reason", "misheard", "--effective-at", "2026-01-05T08:00:00+00:00"),
+        ],
+        ["cancel", incident_id, "--as", "lead-1", "--reason", "false alarm"],
+    ]
+    for step in steps:
+        code, changed, err = await lantern(cli_dir, *step)
+        assert code == 0, (step, err)
+    assert (changed["state"], changed["risk"]) == ("cancelled", "moderate")
+
+    code, _, refused = await lantern(cli_dir, "close", incident_id, "--as", "lead-1")
+    assert code == 1
+    assert refused == {"error": "incident is cancelled", "field": "state"}
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--risk", "low", "--screener", "1=yes,2=perhaps,6=no"], "screener.q2"),
+        (["--screener", "1=yes,2=no,3=no,6=no"], "screener.q3"),
+        (["--screener", "1=yes,2=no,6=no", "--risk", "high"], "risk_override_reason"),
+        (["--risk", "low", "--immediate-danger", "fire"], "immediate_danger"),
+        (["--risk", "low", "--student-dob", "someday"], "student_details.date_of_birth"),
+        (["--reporter-role", "teacher"], "risk"),
+    ],
+)
+async def test_the_cli_names_the_bad_field_exits_2_and_stores_nothing(
+    harness: Harness, cli_dir: Path, args: list[str], field: str
+) -> None:
+    before = stored(harness)
+
+    code, out, refused = await lantern(
+        cli_dir,
+        "report",
+        "--school",
+        "s0",
+        "--student",
+        "stu-6",
+        "--category",
+        "other",
+        "--reporter",
+        "t-1",
+        *args,
+    )
+
+    assert (code, out) == (2, None)
+    assert refused["field"] == field
+    assert stored(harness) == before
+
+
+async def test_every_intake_action_is_in_the_openapi_document(harness: Harness) -> None:
+    status, document = await harness.call("GET", "intake", "/openapi.json")
+
+    assert status == 200
+    operations = {
+        entry["operationId"]: (method.upper(), path)
+        for path, methods in document["paths"].items()
+        for method, entry in methods.items()
+    }
+    assert operations["report_incident"] == ("POST", "/incidents")
+    assert operations["add_note"] == ("POST", "/incidents/{incident_id}/notes")
+    assert operations["reclassify_risk"] == ("POST", "/incidents/{incident_id}/reclassify")
+    assert operations["correct_incident"] == ("POST", "/incidents/{incident_id}/corrections")
+    assert operations["cancel_incident"] == ("POST", "/incidents/{incident_id}/cancel")
+    assert operations["close_incident"] == ("POST", "/incidents/{incident_id}/close")
+    assert "ScreenerV1" in document["components"]["schemas"]
