@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 
-from events.common import NonEmpty, Ref
+from events.common import NonEmpty, Note, Reason, Ref
 from events.vocabulary import ResponderRole, RiskLevel
 
 # -- integration events ------------------------------------------------------------------
@@ -118,6 +119,22 @@ class NoResponderEligibleV1(
     reason: str
 
 
+class NotificationDeliveryV1(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.notification_delivery.v1"
+):
+    """How a page fared on an outside channel (webhook, e-mail)."""
+
+    incident_id: UUID
+    dispatch_id: UUID
+    responder_id: str
+    kind: str
+    channel: str
+    outcome: str  # delivered | failed | skipped
+    detail: str
+    attempts: int
+    at: datetime
+
+
 DispatchEvent = (
     ResponderEnrolledV1
     | ResponderAssignedV1
@@ -127,9 +144,36 @@ DispatchEvent = (
     | DispatchEscalatedV1
     | DispatchStatusChangedV1
     | ResponderPagedV1
+    | NotificationDeliveryV1
 )
 
 # -- commands ------------------------------------------------------------------------------
+
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+DispatchState = Literal[
+    "assigned",
+    "acknowledged",
+    "declined",
+    "escalated",
+    "en_route",
+    "with_student",
+    "stabilized",
+    "handed_off",
+    "resolved",
+    "stood_down",
+    "cancelled",
+]
+FieldStatus = Literal["en_route", "with_student", "stabilized", "handed_off", "resolved"]
+
+
+class ShiftV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A weekly on-call window in the responder's time zone."""
+
+    days: Annotated[list[Day], msgspec.Meta(min_length=1)]
+    start: HHMM
+    end: HHMM
 
 
 class AddResponderV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -141,6 +185,70 @@ class AddResponderV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     schools: list[Ref]
     skills: list[Ref] = []
     available: bool = True
+    # Added compatibly: languages spoken, weekly on-call shifts (None = round the clock),
+    # a contact address for the e-mail channel, and the zone the shifts are written in.
+    languages: list[Ref] = []
+    shifts: list[ShiftV1] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] = "UTC"
+
+
+class ImportRosterV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Many responders at once, all or nothing (a CSV import)."""
+
+    responders: Annotated[list[AddResponderV1], msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class SetAvailabilityV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    responder_id: Ref
+    available: bool
+    reason: Reason
+
+
+class AddOverrideV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """On or off call for an interval, whatever the weekly pattern says."""
+
+    responder_id: Ref
+    start: datetime
+    end: datetime
+    on_call: bool
+    reason: Reason
+
+
+class SwapShiftV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``to_responder_id`` covers ``from_responder_id`` for the interval."""
+
+    from_responder_id: Ref
+    to_responder_id: Ref
+    start: datetime
+    end: datetime
+    reason: Reason
+
+
+class AcknowledgeDispatchV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    dispatch_id: UUID
+    responder_id: Ref
+
+
+class DeclineDispatchV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    dispatch_id: UUID
+    responder_id: Ref
+    reason: Reason
+
+
+class UpdateDispatchStatusV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    dispatch_id: UUID
+    responder_id: Ref
+    state: FieldStatus
+    to: Annotated[str, msgspec.Meta(max_length=200)] = ""  # hand-off recipient
+    note: Note = ""
+
+
+class DispatchReplyV1(msgspec.Struct, frozen=True, kw_only=True):
+    dispatch_id: UUID
+    incident_id: UUID
+    state: str
+    changed: bool = True
 
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {
@@ -151,8 +259,17 @@ MESSAGES: dict[str, type[msgspec.Struct]] = {
     "dispatch.dispatch_escalated.v1": DispatchEscalatedV1,
     "dispatch.dispatch_status_changed.v1": DispatchStatusChangedV1,
     "dispatch.responder_paged.v1": ResponderPagedV1,
+    "dispatch.notification_delivery.v1": NotificationDeliveryV1,
     "dispatch.no_responder_eligible.v1": NoResponderEligibleV1,
     "command.add_responder.v1": AddResponderV1,
+    "command.import_roster.v1": ImportRosterV1,
+    "command.set_availability.v1": SetAvailabilityV1,
+    "command.add_override.v1": AddOverrideV1,
+    "command.swap_shift.v1": SwapShiftV1,
+    "command.acknowledge_dispatch.v1": AcknowledgeDispatchV1,
+    "command.decline_dispatch.v1": DeclineDispatchV1,
+    "command.update_dispatch_status.v1": UpdateDispatchStatusV1,
+    "reply.dispatch.v1": DispatchReplyV1,
 }
 
 
@@ -165,7 +282,7 @@ class ShowResponseV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 class ListDispatchesV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     responder_id: str | None = None
-    state: str | None = None
+    state: DispatchState | None = None
 
 
 class ListRosterV1(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,7 +28,7 @@ from lantern.cli_support import (
     system,
 )
 from lantern.client import ServiceError, Unreachable
-from lantern.services import SERVICES, builder
+from lantern.services import SERVICES, builder, validate_config
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -46,6 +46,7 @@ def cmd_status(args: argparse.Namespace) -> None:
             raise
         response = None
     incident["dispatch"] = _dispatch_summary(response)
+    incident["escalations"] = (incident["dispatch"] or {}).get("escalations", [])
     emit(args, incident, _human_status)
 
 
@@ -53,20 +54,27 @@ def _dispatch_summary(response: dict[str, Any] | None) -> dict[str, Any] | None:
     if response is None:
         return None
     current = response.get("current")
+    escalations = [
+        {"reason": e["reason"], "to": e["to"], "step": e["step"], "at": e["at"]}
+        for e in response.get("escalations", [])
+    ]
+    base = {
+        "phase": response.get("phase"),
+        "escalations": escalations,
+        "policy_version": response.get("policy_version"),
+    }
     if current is None:
-        return {
-            "state": "unassigned",
-            "responder_id": None,
-            "reason": "no eligible responder" if response.get("unassigned") else None,
-        }
+        return {"state": response.get("phase"), "responder_id": None, **base}
     return {
         "dispatch_id": current["dispatch_id"],
         "state": current["state"],
         "responder_id": current["responder_id"],
         "assigned_at": current.get("assigned_at"),
+        "ack_deadline": current.get("ack_deadline"),
         "rule": current.get("rule"),
         "reason": current.get("reason"),
         "candidates": current.get("candidates", []),
+        **base,
     }
 
 
@@ -88,6 +96,13 @@ def cmd_schema(args: argparse.Namespace) -> None:
 
 def cmd_up(args: argparse.Namespace) -> None:
     from lantern.supervisor import Supervisor
+    from plumbing.config import ConfigError
+
+    if args.config:
+        try:
+            validate_config(args.config)
+        except ConfigError as exc:
+            raise CliError(exc.reason, exc.key, EXIT_INPUT) from None
 
     supervisor = Supervisor(
         data_dir=Path(args.data_dir),
@@ -107,6 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         data_dir=Path(args.data_dir),
         nats_url=args.nats_url,
         http_port=args.http_port,
+        config_file=args.config,
     )
     logs.configure(args.service)
     asyncio.run(builder(args.service)(settings).run())

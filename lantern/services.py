@@ -22,6 +22,25 @@ SERVICES: dict[str, str] = {
 }
 
 
+#: service name -> "module:function" that validates the service's ``[section]`` of the TOML file.
+CONFIG_SECTIONS: dict[str, str] = {
+    "dispatch": "services.dispatch.config:parse",
+}
+
+
+def validate_config(path: str) -> None:
+    """Refuse a bad configuration file before anything starts, naming the key."""
+    from plumbing.config import ConfigError, load_file
+
+    data = load_file(path)
+    for key in data:
+        if key not in CONFIG_SECTIONS:
+            raise ConfigError(f"unknown section; expected one of {sorted(CONFIG_SECTIONS)}", key)
+    for target in CONFIG_SECTIONS.values():
+        module, _, function = target.partition(":")
+        getattr(importlib.import_module(module), function)(data)
+
+
 def builder(service: str) -> Callable[[Settings], ServiceProcess]:
     build: Callable[[Settings], ServiceProcess] = importlib.import_module(SERVICES[service]).build
     return build

@@ -99,7 +99,7 @@ class Supervisor:
                 str(port),
             ]
             if self.config:
-                argv += ["--config", str(self.config)]
+                argv += ["--config", str(self.config.resolve())]
             child = Child(name, argv, self.data_dir / "logs" / f"{name}.log", env)
             child.start()
             self.children.append(child)

@@ -31,6 +31,7 @@ class Settings:
     postgres_schema: str = ""
     cipher_key: str = ""
     dev_mode: bool = True
+    config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
     options: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -48,6 +49,7 @@ class Settings:
             "postgres_schema": env.get("LANTERN_POSTGRES_SCHEMA", ""),
             "cipher_key": env.get("LANTERN_CIPHER_KEY", ""),
             "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
+            "config_file": env.get("LANTERN_CONFIG", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

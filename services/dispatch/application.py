@@ -1,30 +1,67 @@
-"""Dispatch's application service: load -> decide -> record."""
+"""Dispatch's application service: load -> decide -> record.
+
+The roster and the board (read model) feed pure decisions; the incident's
+response aggregate records them.  Commands that race (two acknowledgements, an
+acknowledgement and a timer) are retried after an optimistic-concurrency
+failure, so the loser sees the winner's events and gets a clear conflict.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from events.dispatch import AddResponderV1
-from events.intake import IncidentReportedV1
+from events.intake import (
+    IncidentCancelledV1,
+    IncidentClosedV1,
+    IncidentReportedV1,
+    RiskReclassifiedV1,
+)
 from plumbing.application import LanternApplication
-from plumbing.domain import NotFound, Trace
-from services.dispatch.domain.assignment import choose_responder
+from plumbing.domain import Conflict, NotFound, Trace
+from services.dispatch.domain.assignment import Need, choose_on_call, choose_responder
+from services.dispatch.domain.escalation import Pick, Position, next_step
+from services.dispatch.domain.policy import Policy
 from services.dispatch.domain.response import IncidentResponse, response_id_for
-from services.dispatch.domain.roster import ROSTER_ID, Responder, Roster
-from services.dispatch.projections import DispatchBoard
+from services.dispatch.domain.roster import ROSTER_ID, Responder, Roster, Shift
+from services.dispatch.projections import DispatchBoard, DispatchTimers
+
+T = TypeVar("T")
+TIMER_ACTOR = "service:dispatch-timer"
+
+
+def responder_from(command: AddResponderV1) -> Responder:
+    return Responder(
+        responder_id=command.responder_id,
+        name=command.name,
+        role=str(command.role),
+        schools=tuple(command.schools),
+        skills=tuple(command.skills),
+        languages=tuple(command.languages),
+        available=command.available,
+        shifts=None
+        if command.shifts is None
+        else tuple(Shift(tuple(str(d) for d in s.days), s.start, s.end) for s in command.shifts),
+        email=command.email,
+        timezone=command.timezone,
+    )
 
 
 class DispatchApplication(LanternApplication):
     name = "dispatch"
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, policy: Policy | None = None) -> None:
         super().__init__(env)
+        self.escalation_policy = policy or Policy()
         self.board = DispatchBoard(self)
+        self.timers = DispatchTimers(self)
 
     # -- roster ----------------------------------------------------------------------------
     def roster(self) -> Roster:
@@ -34,59 +71,263 @@ class DispatchApplication(LanternApplication):
             return Roster()
         return roster
 
-    def enroll_responder(self, command: AddResponderV1, *, trace: Trace) -> None:
-        roster = self.roster() if self.exists(ROSTER_ID) else Roster.open(trace)
-        roster.enroll(
-            Responder(
-                responder_id=command.responder_id,
-                name=command.name,
-                role=str(command.role),
-                schools=tuple(command.schools),
-                skills=tuple(command.skills),
-                available=command.available,
-            ),
-            trace,
-        )
+    def _roster_for_change(self, trace: Trace) -> Roster:
+        return self.roster() if self.exists(ROSTER_ID) else Roster.open(trace)
+
+    def enroll_responders(self, commands: list[AddResponderV1], *, trace: Trace) -> int:
+        """Add or update responders, all or nothing (a CSV import is one change)."""
+        roster = self._roster_for_change(trace)
+        changed = sum(roster.enroll(responder_from(c), trace) for c in commands)
+        self.record(roster)
+        return changed
+
+    def set_availability(
+        self, responder_id: str, available: bool, reason: str, *, trace: Trace
+    ) -> None:
+        roster = self._roster_for_change(trace)
+        roster.set_availability(responder_id, available, reason, trace)
         self.record(roster)
 
-    # -- reacting to intake ---------------------------------------------------------------------
-    def on_incident_reported(
-        self, event: IncidentReportedV1, trace: Trace, *, at: datetime
+    def add_override(
+        self,
+        responder_id: str,
+        start: datetime,
+        end: datetime,
+        on_call: bool,
+        reason: str,
+        *,
+        trace: Trace,
+    ) -> None:
+        roster = self._roster_for_change(trace)
+        roster.override(responder_id, start, end, on_call, reason, trace)
+        self.record(roster)
+
+    def swap(
+        self, from_id: str, to_id: str, start: datetime, end: datetime, reason: str, *, trace: Trace
+    ) -> None:
+        roster = self._roster_for_change(trace)
+        roster.get(to_id)
+        roster.swap(from_id, to_id, start, end, reason, trace)
+        self.record(roster)
+
+    # -- reacting to intake ----------------------------------------------------------------
+    def on_intake_event(self, event: Any, trace: Trace, *, at: datetime) -> list[Aggregate]:
+        if isinstance(event, IncidentReportedV1):
+            return self._open_response(event, trace, at)
+        response = self._response_or_none(event.incident_id)
+        if response is None:
+            return []
+        if isinstance(event, RiskReclassifiedV1):
+            response.change_risk(str(event.risk), at=at, trace=trace)
+        elif isinstance(event, IncidentCancelledV1):
+            response.cancel(event.reason, at=at, trace=trace)
+        elif isinstance(event, IncidentClosedV1):
+            response.close(at=at, trace=trace)
+        return [response]
+
+    def _open_response(
+        self, event: IncidentReportedV1, trace: Trace, at: datetime
     ) -> list[Aggregate]:
-        """Open the incident's response and assign a responder (or record that none is eligible)."""
         if self.exists(response_id_for(event.incident_id)):
             return []
         response = IncidentResponse.open(
             incident_id=event.incident_id,
             school_id=event.school_id,
+            student_ref=event.student_ref,
             risk=str(event.risk),
             categories=[str(c) for c in event.categories],
+            language=event.language,
+            immediate_danger=event.immediate_danger,
             reported_at=event.reported_at,
+            policy=self.escalation_policy,
             trace=trace,
         )
-        self.board.catch_up()
-        decision = choose_responder(
-            self.roster().responders.values(), school_id=event.school_id, loads=self.board.loads()
+        hold_until = (
+            None
+            if event.immediate_danger
+            else self.escalation_policy.hold_until(str(event.risk), at)
         )
-        response.apply_decision(decision, at=at, trace=trace)
+        if hold_until is not None:
+            response.hold(hold_until, at=at, trace=trace)
+        else:
+            self._start_paging(response, at, trace)
         return [response]
 
+    def _start_paging(self, response: IncidentResponse, at: datetime, trace: Trace) -> None:
+        decision = self._pick(response, at)("initial")
+        if decision.chosen is not None:
+            response.assign(decision, at=at, trace=trace)
+            return
+        policy = response.policy
+        step, skipped = next_step(
+            policy.chain, Position(), policy.repeat_limit, self._pick(response, at)
+        )
+        response.escalate(
+            step,
+            reason="no_eligible_responder",
+            from_dispatch=None,
+            skipped=skipped,
+            at=at,
+            trace=trace,
+        )
+
+    def _pick(self, response: IncidentResponse, at: datetime) -> Pick:
+        responders = list(self.roster().responders.values())
+        loads = self.board.loads()
+        policy = response.policy
+        need = Need(
+            response.school_id,
+            frozenset(policy.skills_needed(response.categories, response.risk)),
+            response.language,
+        )
+
+        def pick(step: str) -> Any:
+            if step in ("initial", "next_responder"):
+                exclude = set() if step == "initial" else response.asked | response.declined
+                return choose_responder(responders, need, at=at, loads=loads, exclude=exclude)
+            available = [r for r in responders if r.responder_id not in response.declined]
+            school = response.school_id if step == "supervisor" else None
+            return choose_on_call(available, step, school_id=school, at=at, loads=loads)
+
+        return pick
+
+    def _next(
+        self,
+        response: IncidentResponse,
+        *,
+        reason: str,
+        from_dispatch: UUID,
+        at: datetime,
+        trace: Trace,
+    ) -> None:
+        policy = response.policy
+        step, skipped = next_step(
+            policy.chain, response.position, policy.repeat_limit, self._pick(response, at)
+        )
+        response.escalate(
+            step, reason=reason, from_dispatch=from_dispatch, skipped=skipped, at=at, trace=trace
+        )
+
+    # -- responders ------------------------------------------------------------------------
+    def acknowledge(
+        self, dispatch_id: UUID, responder_id: str, *, at: datetime, trace: Trace
+    ) -> bool:
+        def attempt() -> bool:
+            response = self.response_of(dispatch_id)
+            changed = response.acknowledge(dispatch_id, responder_id, at=at, trace=trace)
+            self.record(response)
+            return changed
+
+        return self._retrying(attempt)
+
+    def decline(
+        self, dispatch_id: UUID, responder_id: str, reason: str, *, at: datetime, trace: Trace
+    ) -> None:
+        def attempt() -> None:
+            response = self.response_of(dispatch_id)
+            response.decline(dispatch_id, responder_id, reason, at=at, trace=trace)
+            self._next(response, reason="declined", from_dispatch=dispatch_id, at=at, trace=trace)
+            self.record(response)
+
+        self._retrying(attempt)
+
+    def report_status(
+        self,
+        dispatch_id: UUID,
+        responder_id: str,
+        status: str,
+        *,
+        handed_off_to: str,
+        note: str,
+        at: datetime,
+        trace: Trace,
+    ) -> None:
+        def attempt() -> None:
+            response = self.response_of(dispatch_id)
+            response.report_status(
+                dispatch_id,
+                responder_id,
+                status,
+                handed_off_to=handed_off_to,
+                note=note,
+                at=at,
+                trace=trace,
+            )
+            self.record(response)
+
+        self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        for _ in range(4):
+            try:
+                return attempt()
+            except IntegrityError:
+                continue  # someone else wrote first: reload and decide again
+        raise Conflict("the dispatch changed concurrently too often; try again", "dispatch_id")
+
+    # -- timers ----------------------------------------------------------------------------
+    def fire(self, key: Hashable, due_at: datetime, now: datetime) -> bool:
+        """A deadline came due: escalate if it still stands; a stale timer changes nothing."""
+        response_id, dispatch_id, kind = cast(tuple[UUID, UUID, str], key)
+        response: IncidentResponse = self.repository.get(response_id)
+        trace = Trace(
+            actor=TIMER_ACTOR,
+            correlation_id=response.correlation_id,
+            causation_id=f"timer:{kind}:{dispatch_id or response_id}:{due_at.isoformat()}",
+        )
+        if kind == "hold":
+            if response.phase != "held" or response.held_until != due_at:
+                return False
+            self._start_paging(response, now, trace)
+        else:
+            if response.pending_deadline(dispatch_id, kind) != due_at:
+                return False
+            reason = "ack_timeout" if kind == "ack" else "not_with_student"
+            self._next(response, reason=reason, from_dispatch=dispatch_id, at=now, trace=trace)
+        self.record(response)
+        return True
+
     # -- queries ---------------------------------------------------------------------------
-    def response_view(self, incident_id: UUID) -> dict[str, Any]:
+    def _response_or_none(self, incident_id: UUID) -> IncidentResponse | None:
+        try:
+            response: IncidentResponse = self.repository.get(response_id_for(incident_id))
+        except AggregateNotFoundError:
+            return None
+        return response
+
+    def response_of(self, dispatch_id: UUID) -> IncidentResponse:
         self.board.catch_up()
         with self.board.lock:
-            info = self.board.incidents.get(str(incident_id))
-            if info is None:
-                raise NotFound(f"dispatch has not seen incident {incident_id}", "incident_id")
+            row = self.board.dispatches.get(str(dispatch_id))
+        if row is None:
+            raise NotFound(f"no dispatch {dispatch_id}", "dispatch_id")
+        response: IncidentResponse = self.repository.get(response_id_for(UUID(row["incident_id"])))
+        return response
+
+    def response_view(self, incident_id: UUID) -> dict[str, Any]:
+        response = self._response_or_none(incident_id)
+        if response is None:
+            raise NotFound(f"dispatch has not seen incident {incident_id}", "incident_id")
+        self.board.catch_up()
+        with self.board.lock:
             dispatches = [
-                self.board.dispatches[d] for d in self.board.by_incident[str(incident_id)]
+                dict(self.board.dispatches[str(d)])
+                for d in response.order
+                if str(d) in self.board.dispatches
             ]
-        current = dict(dispatches[-1]) if dispatches else None
+        current = next(
+            (d for d in dispatches if d["dispatch_id"] == str(response.acknowledged)),
+            dispatches[-1] if dispatches else None,
+        )
         return {
             "incident_id": str(incident_id),
-            "unassigned": info["unassigned"],
+            "phase": response.phase,
+            "unassigned": not response.order,
+            "held_until": response.held_until.isoformat() if response.held_until else None,
+            "policy_version": response.policy.version,
             "current": current,
             "dispatches": dispatches,
+            "escalations": list(response.escalations),
         }
 
     def dispatches(self, *, responder: str | None = None, state: str | None = None) -> list[Any]:

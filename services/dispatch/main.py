@@ -12,14 +12,18 @@ from plumbing.relay import OutboxRelay
 from plumbing.requests import utcnow
 from plumbing.settings import Settings
 from plumbing.store import store_env
+from plumbing.timers import Ticker
+from services.dispatch import config
 from services.dispatch.application import DispatchApplication
+from services.dispatch.notify import build_notifier
 from services.dispatch.operations import operations
 from services.dispatch.translate import Translator
 
 
 def build(settings: Settings) -> ServiceProcess:
     subjects = Subjects(settings.prefix)
-    app = DispatchApplication(env=store_env(settings))
+    cfg = config.load(settings.config_file)
+    app = DispatchApplication(env=store_env(settings), policy=cfg.policy())
     ops = operations(app)
     relay = OutboxRelay(
         app=app,
@@ -32,7 +36,7 @@ def build(settings: Settings) -> ServiceProcess:
         name=DISPATCH,
         upstream=INTAKE,
         message_type=IntakeEvent,
-        decide=lambda event, trace: app.on_incident_reported(event, trace, at=utcnow()),
+        decide=lambda event, trace: app.on_intake_event(event, trace, at=utcnow()),
         dlq_subject=subjects.dlq(f"{DISPATCH}-from-{INTAKE}"),
         dlq_stream=subjects.dlq_stream,
     )
@@ -50,5 +54,13 @@ def build(settings: Settings) -> ServiceProcess:
         ],
         responders=nats_responders(ops, lambda name: subjects.command(DISPATCH, name)),
     )
+    ticker = Ticker(app.timers, app.fire, name="dispatch-deadlines")
+    notifier = build_notifier(app, cfg.notifications)
     routes = [*http_routes(ops), openapi_route("Lantern dispatch", ops)]
-    return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)
+    return ServiceProcess(
+        settings=settings,
+        app=app,
+        routes=routes,
+        messaging=messaging,
+        background=[ticker.run, notifier.run],
+    )

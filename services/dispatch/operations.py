@@ -4,18 +4,125 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.dispatch import AddResponderV1, ListDispatchesV1, ListRosterV1, ShowResponseV1
+from events.dispatch import (
+    AcknowledgeDispatchV1,
+    AddOverrideV1,
+    AddResponderV1,
+    DeclineDispatchV1,
+    DispatchReplyV1,
+    ImportRosterV1,
+    ListDispatchesV1,
+    ListRosterV1,
+    SetAvailabilityV1,
+    ShowResponseV1,
+    SwapShiftV1,
+    UpdateDispatchStatusV1,
+)
 from plumbing.commands import Context, Operation, Result
+from plumbing.domain import Invalid
 from services.dispatch.application import DispatchApplication
 
 
 def operations(app: DispatchApplication) -> list[Operation[Any]]:
     def enroll(command: AddResponderV1, ctx: Context) -> Result:
-        app.enroll_responder(command, trace=ctx.trace)
+        app.enroll_responders([command], trace=ctx.trace)
         return Result({"responder_id": command.responder_id}, 201)
+
+    def import_roster(command: ImportRosterV1, ctx: Context) -> Result:
+        changed = app.enroll_responders(list(command.responders), trace=ctx.trace)
+        return Result({"responders": len(command.responders), "changed": changed}, 201)
+
+    def availability(command: SetAvailabilityV1, ctx: Context) -> dict[str, Any]:
+        app.set_availability(
+            command.responder_id, command.available, command.reason, trace=ctx.trace
+        )
+        return {"responder_id": command.responder_id, "available": command.available}
+
+    def override(command: AddOverrideV1, ctx: Context) -> dict[str, Any]:
+        _interval(command.start, command.end)
+        app.add_override(
+            command.responder_id,
+            command.start,
+            command.end,
+            command.on_call,
+            command.reason,
+            trace=ctx.trace,
+        )
+        return {"responder_id": command.responder_id}
+
+    def swap(command: SwapShiftV1, ctx: Context) -> dict[str, Any]:
+        _interval(command.start, command.end)
+        app.swap(
+            command.from_responder_id,
+            command.to_responder_id,
+            command.start,
+            command.end,
+            command.reason,
+            trace=ctx.trace,
+        )
+        return {
+            "from_responder_id": command.from_responder_id,
+            "to_responder_id": command.to_responder_id,
+        }
+
+    def acknowledge(command: AcknowledgeDispatchV1, ctx: Context) -> DispatchReplyV1:
+        changed = app.acknowledge(
+            command.dispatch_id, command.responder_id, at=ctx.now, trace=ctx.trace
+        )
+        return _reply(command.dispatch_id, changed)
+
+    def decline(command: DeclineDispatchV1, ctx: Context) -> DispatchReplyV1:
+        app.decline(
+            command.dispatch_id, command.responder_id, command.reason, at=ctx.now, trace=ctx.trace
+        )
+        return _reply(command.dispatch_id, True)
+
+    def update(command: UpdateDispatchStatusV1, ctx: Context) -> DispatchReplyV1:
+        app.report_status(
+            command.dispatch_id,
+            command.responder_id,
+            command.state,
+            handed_off_to=command.to,
+            note=command.note,
+            at=ctx.now,
+            trace=ctx.trace,
+        )
+        return _reply(command.dispatch_id, True)
+
+    def _reply(dispatch_id: Any, changed: bool) -> DispatchReplyV1:
+        row = next(d for d in app.dispatches() if d["dispatch_id"] == str(dispatch_id))
+        return DispatchReplyV1(
+            dispatch_id=dispatch_id,
+            incident_id=row["incident_id"],
+            state=row["state"],
+            changed=changed,
+        )
 
     return [
         Operation("add_responder", AddResponderV1, "POST", "/roster/responders", enroll),
+        Operation(
+            "import_roster",
+            ImportRosterV1,
+            "POST",
+            "/roster/import",
+            import_roster,
+            summary="Add or update many responders, all or nothing",
+        ),
+        Operation(
+            "set_availability",
+            SetAvailabilityV1,
+            "POST",
+            "/roster/responders/{responder_id}/availability",
+            availability,
+        ),
+        Operation(
+            "add_override",
+            AddOverrideV1,
+            "POST",
+            "/roster/responders/{responder_id}/overrides",
+            override,
+        ),
+        Operation("swap_shift", SwapShiftV1, "POST", "/roster/swaps", swap),
         Operation(
             "list_roster", ListRosterV1, "GET", "/roster/responders", lambda _, __: app.responders()
         ),
@@ -33,4 +140,39 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "/dispatches",
             lambda q, _: app.dispatches(responder=q.responder_id, state=q.state),
         ),
+        Operation(
+            "acknowledge_dispatch",
+            AcknowledgeDispatchV1,
+            "POST",
+            "/dispatches/{dispatch_id}/ack",
+            acknowledge,
+            returns=DispatchReplyV1,
+            summary="I have it: stops every pending escalation step",
+            actor_field="responder_id",
+        ),
+        Operation(
+            "decline_dispatch",
+            DeclineDispatchV1,
+            "POST",
+            "/dispatches/{dispatch_id}/decline",
+            decline,
+            returns=DispatchReplyV1,
+            summary="Decline with a reason: the chain moves on at once",
+            actor_field="responder_id",
+        ),
+        Operation(
+            "update_dispatch_status",
+            UpdateDispatchStatusV1,
+            "POST",
+            "/dispatches/{dispatch_id}/status",
+            update,
+            returns=DispatchReplyV1,
+            summary="Field status: en_route, with_student, stabilized, handed_off, resolved",
+            actor_field="responder_id",
+        ),
     ]
+
+
+def _interval(start: Any, end: Any) -> None:
+    if end <= start:
+        raise Invalid("end must be after start", "end")

@@ -1,59 +1,148 @@
-"""Dispatch's read models: the dispatch board (lists, loads, lookups by incident)."""
+"""Dispatch's read models, each answering one question.
+
+* :class:`DispatchBoard`: every dispatch and its state ("who is busy?", "what is open?").
+* :class:`DispatchTimers`: which deadlines are pending (the due-timer read model).
+
+Both are folded from the service's own events and rebuilt at start.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable
 from typing import Any
 from uuid import UUID
 
 from plumbing.local_view import LocalView
+from plumbing.timers import DueTimers
 from services.dispatch.domain.response import IncidentResponse
 
-ACTIVE_STATES = frozenset({"assigned", "acknowledged", "en_route", "with_student"})
+ACTIVE_STATES = frozenset({"assigned", "acknowledged", "en_route", "with_student", "stabilized"})
+R = IncidentResponse
 
 
 class DispatchBoard(LocalView):
-    """Every dispatch with its current state; answers "who is busy?" and "what is open?"."""
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.dispatches: dict[str, dict[str, Any]] = {}
-        self.by_incident: dict[str, list[str]] = {}
-        self.incidents: dict[str, dict[str, Any]] = {}
-        self.response_incident: dict[UUID, str] = {}
+        self.incident_of: dict[UUID, str] = {}
 
     def apply(self, event: Any) -> None:
-        if isinstance(event, IncidentResponse.Opened):
-            self.incidents[str(event.incident_id)] = {
-                "incident_id": str(event.incident_id),
-                "school_id": event.school_id,
-                "risk": event.risk,
-                "unassigned": False,
-            }
-            self.by_incident.setdefault(str(event.incident_id), [])
-            self.response_incident[event.originator_id] = str(event.incident_id)
-        elif isinstance(event, IncidentResponse.ResponderAssigned):
-            incident_id = self._incident_of(event)
-            dispatch_id = str(event.dispatch_id)
-            self.dispatches[dispatch_id] = {
-                "dispatch_id": dispatch_id,
-                "incident_id": incident_id,
-                "responder_id": event.responder_id,
-                "state": "assigned",
-                "assigned_at": event.at.isoformat(),
-                "rule": event.rule,
-                "reason": event.reason,
-                "candidates": event.candidates,
-            }
-            self.by_incident.setdefault(incident_id, []).append(dispatch_id)
-        elif isinstance(event, IncidentResponse.NoResponderEligible):
-            self.incidents[self._incident_of(event)]["unassigned"] = True
+        if isinstance(event, R.Opened):
+            self.incident_of[event.originator_id] = str(event.incident_id)
+        elif isinstance(event, R.ResponderAssigned):
+            self._add(
+                event,
+                event.dispatch_id,
+                event.responder_id,
+                "initial",
+                event.rule,
+                event.reason,
+                event.candidates,
+                event.ack_deadline.isoformat(),
+            )
+        elif isinstance(event, R.Escalated):
+            if event.from_dispatch_id is not None:
+                self._move(event.from_dispatch_id, "escalated", only=("assigned", "acknowledged"))
+            if event.dispatch_id is not None and event.to_responder_id is not None:
+                self._add(
+                    event,
+                    event.dispatch_id,
+                    event.to_responder_id,
+                    event.step,
+                    event.rule,
+                    event.detail,
+                    event.candidates,
+                    event.ack_deadline.isoformat() if event.ack_deadline else None,
+                )
+        elif isinstance(event, R.Acknowledged):
+            self._move(event.dispatch_id, "acknowledged", acknowledged_at=event.at.isoformat())
+            for other in event.stood_down:
+                self._move(other, "stood_down")
+        elif isinstance(event, R.Declined):
+            self._move(event.dispatch_id, "declined")
+        elif isinstance(event, R.StatusReported):
+            self._move(event.dispatch_id, event.status)
+        elif isinstance(event, R.Cancelled):
+            for dispatch_id in event.stood_down:
+                self._move(dispatch_id, "cancelled")
 
-    def _incident_of(self, event: Any) -> str:
-        return self.response_incident[event.originator_id]
+    def _add(
+        self,
+        event: Any,
+        dispatch_id: UUID,
+        responder_id: str,
+        step: str,
+        rule: str,
+        reason: str,
+        candidates: list[dict[str, Any]],
+        ack_deadline: str | None,
+    ) -> None:
+        self.dispatches[str(dispatch_id)] = {
+            "dispatch_id": str(dispatch_id),
+            "incident_id": self.incident_of[event.originator_id],
+            "responder_id": responder_id,
+            "state": "assigned",
+            "step": step,
+            "assigned_at": event.at.isoformat(),
+            "ack_deadline": ack_deadline,
+            "rule": rule,
+            "reason": reason,
+            "candidates": candidates,
+        }
+
+    def _move(
+        self, dispatch_id: UUID, state: str, only: tuple[str, ...] = (), **extra: Any
+    ) -> None:
+        row = self.dispatches.get(str(dispatch_id))
+        if row is not None and (not only or row["state"] in only):
+            row["state"] = state
+            row.update(extra)
 
     def loads(self) -> Counter[str]:
+        self.catch_up()
         with self.lock:
             return Counter(
                 d["responder_id"] for d in self.dispatches.values() if d["state"] in ACTIVE_STATES
             )
+
+
+class DispatchTimers(DueTimers):
+    """Pending deadlines, keyed (response id, dispatch id or None, kind: ack|on_scene|hold)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keys: dict[UUID, set[Hashable]] = {}
+
+    def _schedule(self, response_id: UUID, key: Hashable, due: Any) -> None:
+        self.keys.setdefault(response_id, set()).add(key)
+        self.schedule(key, due)
+
+    def _cancel_all(self, response_id: UUID, kind: str | None = None) -> None:
+        for key in list(self.keys.get(response_id, ())):
+            if kind is None or key[2] == kind:  # type: ignore[index]
+                self.cancel(key)
+                self.keys[response_id].discard(key)
+
+    def apply(self, event: Any) -> None:
+        rid = event.originator_id
+        if isinstance(event, R.PagingHeld):
+            self._schedule(rid, (rid, None, "hold"), event.until)
+        elif isinstance(event, R.ResponderAssigned):
+            self._cancel_all(rid, "hold")
+            self._schedule(rid, (rid, event.dispatch_id, "ack"), event.ack_deadline)
+        elif isinstance(event, R.Escalated):
+            self._cancel_all(rid)
+            if event.dispatch_id is not None and event.ack_deadline is not None:
+                self._schedule(rid, (rid, event.dispatch_id, "ack"), event.ack_deadline)
+        elif isinstance(event, R.Acknowledged):
+            self._cancel_all(rid)  # an acknowledgement stops every pending step at once
+            if event.on_scene_deadline is not None:
+                self._schedule(rid, (rid, event.dispatch_id, "on_scene"), event.on_scene_deadline)
+        elif isinstance(event, R.Declined):
+            self._cancel_all(rid, "ack")
+        elif isinstance(event, R.StatusReported):
+            if event.status != "en_route":
+                self._cancel_all(rid, "on_scene")
+        elif isinstance(event, R.Cancelled | R.Closed):
+            self._cancel_all(rid)

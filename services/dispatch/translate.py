@@ -1,4 +1,8 @@
-"""Dispatch's domain events -> public integration events."""
+"""Dispatch's domain events -> public integration events (deliberate and minimal).
+
+Incident facts (school, risk, pseudonymous student reference) live on the
+response aggregate, so events that need them load it at that version.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +10,161 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from events.dispatch import NoResponderEligibleV1, ResponderAssignedV1
-from events.subjects import Subjects
-from events.vocabulary import RiskLevel
+from events.dispatch import (
+    DispatchAcknowledgedV1,
+    DispatchDeclinedV1,
+    DispatchEscalatedV1,
+    DispatchStatusChangedV1,
+    NotificationDeliveryV1,
+    ResponderAssignedV1,
+    ResponderEnrolledV1,
+    ResponderPagedV1,
+)
+from events.subjects import DISPATCH, Subjects
+from events.vocabulary import ResponderRole, RiskLevel
 from plumbing.relay import Outgoing
-from services.dispatch.domain.response import IncidentResponse
+from services.dispatch.domain.delivery import Delivery
+from services.dispatch.domain.response import IncidentResponse as R
+from services.dispatch.domain.roster import Roster
+
+Load = Callable[[UUID, int], Any]
 
 
 class Translator:
-    """Adds each response's incident facts, which live on the response, to its events."""
-
-    def __init__(self, subjects: Subjects, load: Callable[[UUID, int], IncidentResponse]) -> None:
+    def __init__(self, subjects: Subjects, load: Load) -> None:
         self.subjects = subjects
         self.load = load
 
     def __call__(self, event: Any) -> Outgoing | None:
-        if isinstance(event, IncidentResponse.Opened) or not isinstance(
-            event, IncidentResponse.ResponderAssigned | IncidentResponse.NoResponderEligible
-        ):
-            return None
-        opened = self.load(event.originator_id, event.originator_version)
-        if isinstance(event, IncidentResponse.ResponderAssigned):
+        if isinstance(event, Roster.ResponderEnrolled | Roster.AvailabilityChanged):
+            return self._enrolled(event)
+        if isinstance(event, Delivery.Recorded):
             return Outgoing(
-                subject=self.subjects.responder_assigned,
-                incident_id=str(opened.incident_id),
-                message=ResponderAssignedV1(
-                    incident_id=opened.incident_id,
+                self.subjects.notification_delivery,
+                NotificationDeliveryV1(
+                    incident_id=event.incident_id,
                     dispatch_id=event.dispatch_id,
                     responder_id=event.responder_id,
-                    school_id=opened.school_id,
-                    risk=RiskLevel(opened.risk),
+                    kind=event.kind,
+                    channel=event.channel,
+                    outcome=event.outcome,
+                    detail=event.detail,
+                    attempts=event.attempts,
+                    at=event.at,
+                ),
+                str(event.incident_id),
+            )
+        if not isinstance(
+            event,
+            R.ResponderAssigned
+            | R.Escalated
+            | R.Acknowledged
+            | R.Declined
+            | R.StatusReported
+            | R.ResponderPaged,
+        ):
+            return None
+        response: R = self.load(event.originator_id, event.originator_version)
+        incident = str(response.incident_id)
+        risk = RiskLevel(response.risk)
+        s = self.subjects
+        if isinstance(event, R.ResponderAssigned):
+            return Outgoing(
+                s.responder_assigned,
+                ResponderAssignedV1(
+                    incident_id=response.incident_id,
+                    dispatch_id=event.dispatch_id,
+                    responder_id=event.responder_id,
+                    school_id=response.school_id,
+                    risk=risk,
                     assigned_at=event.at,
                     rule=event.rule,
+                    ack_deadline=event.ack_deadline,
+                    step="initial",
                 ),
+                incident,
+            )
+        if isinstance(event, R.Escalated):
+            return Outgoing(
+                s.dispatch_escalated,
+                DispatchEscalatedV1(
+                    incident_id=response.incident_id,
+                    from_dispatch_id=event.from_dispatch_id,
+                    reason=event.reason,
+                    step=event.step,
+                    to_responder_id=event.to_responder_id,
+                    to_dispatch_id=event.dispatch_id,
+                    at=event.at,
+                ),
+                incident,
+            )
+        if isinstance(event, R.Acknowledged):
+            return Outgoing(
+                s.dispatch_acknowledged,
+                DispatchAcknowledgedV1(
+                    incident_id=response.incident_id,
+                    dispatch_id=event.dispatch_id,
+                    responder_id=event.responder_id,
+                    at=event.at,
+                ),
+                incident,
+            )
+        if isinstance(event, R.Declined):
+            return Outgoing(
+                s.dispatch_declined,
+                DispatchDeclinedV1(
+                    incident_id=response.incident_id,
+                    dispatch_id=event.dispatch_id,
+                    responder_id=event.responder_id,
+                    reason=event.reason,
+                    at=event.at,
+                ),
+                incident,
+            )
+        if isinstance(event, R.StatusReported):
+            return Outgoing(
+                s.dispatch_status_changed,
+                DispatchStatusChangedV1(
+                    incident_id=response.incident_id,
+                    dispatch_id=event.dispatch_id,
+                    responder_id=event.responder_id,
+                    school_id=response.school_id,
+                    student_ref=response.student_ref,
+                    risk=risk,
+                    status=event.status,
+                    handed_off_to=event.handed_off_to,
+                    at=event.at,
+                ),
+                incident,
             )
         return Outgoing(
-            subject=self.subjects.no_responder_eligible,
-            incident_id=str(opened.incident_id),
-            message=NoResponderEligibleV1(
-                incident_id=opened.incident_id,
-                school_id=opened.school_id,
-                at=event.at,
-                reason=event.reason,
+            s.inbox(DISPATCH, event.responder_id),
+            ResponderPagedV1(
+                dispatch_id=event.dispatch_id,
+                incident_id=response.incident_id,
+                responder_id=event.responder_id,
+                kind=event.kind,
+                school_id=response.school_id,
+                risk=risk,
+                ack_deadline=event.ack_deadline,
+            ),
+            incident,
+        )
+
+    def _enrolled(self, event: Any) -> Outgoing:
+        roster: Roster = self.load(event.originator_id, event.originator_version)
+        responder_id = (
+            event.responder["responder_id"]
+            if isinstance(event, Roster.ResponderEnrolled)
+            else event.responder_id
+        )
+        r = roster.responders[responder_id]
+        return Outgoing(
+            self.subjects.responder_enrolled,
+            ResponderEnrolledV1(
+                responder_id=r.responder_id,
+                role=ResponderRole(r.role),
+                schools=list(r.schools),
+                available=r.available,
             ),
         )

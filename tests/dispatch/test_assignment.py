@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from datetime import UTC, datetime
 
 import pytest
 
 from services.dispatch.domain.assignment import (
+    RULE_LANGUAGE,
     RULE_LEAST_LOADED,
     RULE_NONE_ELIGIBLE,
+    Need,
+    choose_on_call,
     choose_responder,
 )
-from services.dispatch.domain.response import IncidentResponse, response_id_for
-from services.dispatch.domain.roster import Responder, Roster
-from tests.support import NOW, TRACE, then, types
+from services.dispatch.domain.roster import Override, Shift
+from tests.dispatch.roster_fixtures import responder
+from tests.support import NOW
 
 pytestmark = pytest.mark.domain
 
+SCHOOL = Need("s0")
+WEEKDAYS_DAY = (Shift(("mon", "tue", "wed", "thu", "fri"), "07:00", "16:00"),)
+SATURDAY_NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # a Saturday
+MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
-def responder(
-    rid: str, role: str = "counselor", schools: tuple[str, ...] = ("s0",), available: bool = True
-) -> Responder:
-    return Responder(
-        responder_id=rid, name=rid.upper(), role=role, schools=schools, available=available
-    )
+
+def ids(decision: object) -> list[str]:
+    return [c.responder_id for c in decision.candidates]  # type: ignore[attr-defined]
 
 
 def test_only_available_field_responders_covering_the_school_are_candidates() -> None:
@@ -35,85 +39,83 @@ def test_only_available_field_responders_covering_the_school_are_candidates() ->
         responder("e", role="school_psychologist"),
     ]
 
-    decision = choose_responder(roster, school_id="s0", loads={})
+    decision = choose_responder(roster, SCHOOL, at=NOW, loads={})
 
-    assert [c.responder_id for c in decision.candidates] == ["a", "e"]
+    assert ids(decision) == ["a", "e"]
+
+
+def test_only_responders_on_shift_are_candidates() -> None:
+    roster = [responder("day", shifts=WEEKDAYS_DAY), responder("always")]
+
+    assert ids(choose_responder(roster, SCHOOL, at=SATURDAY_NOON, loads={})) == ["always"]
+    assert ids(choose_responder(roster, SCHOOL, at=MONDAY_NOON, loads={})) == ["always", "day"]
+
+
+def test_an_override_beats_the_weekly_pattern_both_ways() -> None:
+    sick = Override(MONDAY_NOON.replace(hour=8), MONDAY_NOON.replace(hour=18), False, "sick")
+    extra = Override(SATURDAY_NOON.replace(hour=9), SATURDAY_NOON.replace(hour=15), True, "swap")
+    roster = [responder("a", shifts=WEEKDAYS_DAY, overrides=(sick,)),
+              responder("b", shifts=WEEKDAYS_DAY, overrides=(extra,))]
+
+    assert ids(choose_responder(roster, SCHOOL, at=MONDAY_NOON, loads={})) == ["b"]
+    assert ids(choose_responder(roster, SCHOOL, at=SATURDAY_NOON, loads={})) == ["b"]
+
+
+def test_a_required_skill_narrows_the_candidates() -> None:
+    roster = [responder("a"), responder("b", skills=("suicide_risk_assessment",))]
+
+    decision = choose_responder(roster, Need("s0", frozenset({"suicide_risk_assessment"})),
+                                at=NOW, loads={})
+
+    assert ids(decision) == ["b"]
 
 
 def test_the_least_loaded_candidate_is_chosen_and_the_rule_recorded() -> None:
-    decision = choose_responder(
-        [responder("a"), responder("b")], school_id="s0", loads={"a": 2, "b": 1}
-    )
+    decision = choose_responder([responder("a"), responder("b")], SCHOOL, at=NOW,
+                                loads={"a": 2, "b": 1})
 
     assert decision.chosen == "b"
     assert decision.rule == RULE_LEAST_LOADED
     assert [(c.responder_id, c.load) for c in decision.candidates] == [("b", 1), ("a", 2)]
 
 
+def test_a_language_match_is_preferred_over_a_lighter_load() -> None:
+    roster = [responder("a"), responder("b", languages=("es",))]
+
+    decision = choose_responder(roster, Need("s0", language="es"), at=NOW, loads={"b": 3})
+
+    assert decision.chosen == "b"
+    assert decision.rule == RULE_LANGUAGE
+
+
 def test_ties_go_to_the_lowest_id_so_the_choice_is_reproducible() -> None:
-    decision = choose_responder([responder("z"), responder("m")], school_id="s0", loads={})
+    decision = choose_responder([responder("z"), responder("m")], SCHOOL, at=NOW, loads={})
 
     assert decision.chosen == "m"
 
 
+def test_already_asked_responders_are_excluded() -> None:
+    decision = choose_responder([responder("a"), responder("b")], SCHOOL, at=NOW, loads={},
+                                exclude={"a"})
+
+    assert decision.chosen == "b"
+    assert decision.excluded == ("a",)
+
+
 def test_when_nobody_is_eligible_the_decision_says_so() -> None:
-    decision = choose_responder([responder("a", schools=("s9",))], school_id="s0", loads={})
+    decision = choose_responder([responder("a", schools=("s9",))], SCHOOL, at=NOW, loads={})
 
     assert decision.chosen is None
     assert decision.rule == RULE_NONE_ELIGIBLE
     assert "s0" in decision.reason
 
 
-def test_a_response_records_the_assignment_with_candidates_and_rule() -> None:
-    incident_id = uuid4()
-    response = IncidentResponse.open(
-        incident_id=incident_id,
-        school_id="s0",
-        risk="high",
-        categories=["self_harm"],
-        reported_at=NOW,
-        trace=TRACE,
-    )
-    decision = choose_responder([responder("a")], school_id="s0", loads={})
+def test_the_on_call_supervisor_must_cover_the_school_but_the_district_lead_need_not() -> None:
+    roster = [responder("sup-x", "supervisor", schools=("s1",)),
+              responder("sup-y", "supervisor"),
+              responder("dcl", "district_crisis_lead", schools=())]
 
-    response.apply_decision(decision, at=NOW, trace=TRACE)
-
-    opened, assigned = then(response)
-    assert types([opened, assigned]) == [
-        "IncidentResponse.Opened",
-        "IncidentResponse.ResponderAssigned",
-    ]
-    assert response.id == response_id_for(incident_id)
-    assert assigned.responder_id == "a"
-    assert assigned.candidates == [{"responder_id": "a", "load": 0}]
-    assert assigned.rule == RULE_LEAST_LOADED
-
-
-def test_a_response_records_that_nobody_was_eligible() -> None:
-    response = IncidentResponse.open(
-        incident_id=uuid4(),
-        school_id="s0",
-        risk="low",
-        categories=["other"],
-        reported_at=NOW,
-        trace=TRACE,
-    )
-
-    response.apply_decision(choose_responder([], school_id="s0", loads={}), at=NOW, trace=TRACE)
-
-    assert types(then(response))[-1] == "IncidentResponse.NoResponderEligible"
-    assert response.unassigned
-
-
-def test_enrolling_an_identical_responder_twice_records_it_once() -> None:
-    roster = Roster.open(TRACE)
-    roster.enroll(responder("a"), TRACE)
-    roster.enroll(responder("a"), TRACE)
-    roster.enroll(responder("a", available=False), TRACE)
-
-    assert types(then(roster)) == [
-        "Roster.Opened",
-        "Roster.ResponderEnrolled",
-        "Roster.ResponderEnrolled",
-    ]
-    assert not roster.responders["a"].available
+    assert choose_on_call(roster, "supervisor", school_id="s0", at=NOW, loads={}).chosen == "sup-y"
+    assert choose_on_call(roster, "district_crisis_lead", school_id=None, at=NOW,
+                          loads={}).chosen == "dcl"
+    assert choose_on_call(roster, "supervisor", school_id="s7", at=NOW, loads={}).chosen is None

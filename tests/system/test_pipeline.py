@@ -139,7 +139,7 @@ async def test_integration_events_carry_tracing_headers(
     await eventually(lambda: assigned_to(harness, body["incident_id"]))
 
     reported = await js.get_msg(subjects.stream(INTAKE), seq=1)
-    assigned = await js.get_msg(subjects.stream(DISPATCH), seq=1)
+    assigned = await js.get_last_msg(subjects.stream(DISPATCH), subjects.responder_assigned)
 
     assert reported.headers is not None
     assert assigned.headers is not None
