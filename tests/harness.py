@@ -35,6 +35,7 @@ class Harness:
     nats_url: str
     store: dict[str, str]
     running: dict[str, Running] = field(default_factory=dict)
+    config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
 
     def settings(self, service: str) -> Settings:
         return Settings(
@@ -46,6 +47,7 @@ class Harness:
             store=self.store["store"],  # type: ignore[arg-type]
             postgres_dsn=self.store.get("postgres_dsn", ""),
             postgres_schema=self.store.get("postgres_schema", ""),
+            config_file=self.config_file,
         )
 
     async def start(self, service: str) -> ServiceProcess:
@@ -103,11 +105,11 @@ class Harness:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.05
+    probe: Callable[[], Awaitable[T | None]], timeout: float = 10.0, interval: float = 0.05
 ) -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    last: T = await probe()
+    last = await probe()
     while not last:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")

@@ -21,8 +21,15 @@ def responder(
     overrides: tuple[Override, ...] = (),
 ) -> Responder:
     return Responder(
-        responder_id=rid, name=rid.upper(), role=role, schools=schools, skills=skills,
-        languages=languages, available=available, shifts=shifts, overrides=overrides,
+        responder_id=rid,
+        name=rid.upper(),
+        role=role,
+        schools=schools,
+        skills=skills,
+        languages=languages,
+        available=available,
+        shifts=shifts,
+        overrides=overrides,
     )
 
 

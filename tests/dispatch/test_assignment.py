@@ -54,8 +54,10 @@ def test_only_responders_on_shift_are_candidates() -> None:
 def test_an_override_beats_the_weekly_pattern_both_ways() -> None:
     sick = Override(MONDAY_NOON.replace(hour=8), MONDAY_NOON.replace(hour=18), False, "sick")
     extra = Override(SATURDAY_NOON.replace(hour=9), SATURDAY_NOON.replace(hour=15), True, "swap")
-    roster = [responder("a", shifts=WEEKDAYS_DAY, overrides=(sick,)),
-              responder("b", shifts=WEEKDAYS_DAY, overrides=(extra,))]
+    roster = [
+        responder("a", shifts=WEEKDAYS_DAY, overrides=(sick,)),
+        responder("b", shifts=WEEKDAYS_DAY, overrides=(extra,)),
+    ]
 
     assert ids(choose_responder(roster, SCHOOL, at=MONDAY_NOON, loads={})) == ["b"]
     assert ids(choose_responder(roster, SCHOOL, at=SATURDAY_NOON, loads={})) == ["b"]
@@ -64,15 +66,17 @@ def test_an_override_beats_the_weekly_pattern_both_ways() -> None:
 def test_a_required_skill_narrows_the_candidates() -> None:
     roster = [responder("a"), responder("b", skills=("suicide_risk_assessment",))]
 
-    decision = choose_responder(roster, Need("s0", frozenset({"suicide_risk_assessment"})),
-                                at=NOW, loads={})
+    decision = choose_responder(
+        roster, Need("s0", frozenset({"suicide_risk_assessment"})), at=NOW, loads={}
+    )
 
     assert ids(decision) == ["b"]
 
 
 def test_the_least_loaded_candidate_is_chosen_and_the_rule_recorded() -> None:
-    decision = choose_responder([responder("a"), responder("b")], SCHOOL, at=NOW,
-                                loads={"a": 2, "b": 1})
+    decision = choose_responder(
+        [responder("a"), responder("b")], SCHOOL, at=NOW, loads={"a": 2, "b": 1}
+    )
 
     assert decision.chosen == "b"
     assert decision.rule == RULE_LEAST_LOADED
@@ -95,8 +99,9 @@ def test_ties_go_to_the_lowest_id_so_the_choice_is_reproducible() -> None:
 
 
 def test_already_asked_responders_are_excluded() -> None:
-    decision = choose_responder([responder("a"), responder("b")], SCHOOL, at=NOW, loads={},
-                                exclude={"a"})
+    decision = choose_responder(
+        [responder("a"), responder("b")], SCHOOL, at=NOW, loads={}, exclude={"a"}
+    )
 
     assert decision.chosen == "b"
     assert decision.excluded == ("a",)
@@ -111,11 +116,15 @@ def test_when_nobody_is_eligible_the_decision_says_so() -> None:
 
 
 def test_the_on_call_supervisor_must_cover_the_school_but_the_district_lead_need_not() -> None:
-    roster = [responder("sup-x", "supervisor", schools=("s1",)),
-              responder("sup-y", "supervisor"),
-              responder("dcl", "district_crisis_lead", schools=())]
+    roster = [
+        responder("sup-x", "supervisor", schools=("s1",)),
+        responder("sup-y", "supervisor"),
+        responder("dcl", "district_crisis_lead", schools=()),
+    ]
 
     assert choose_on_call(roster, "supervisor", school_id="s0", at=NOW, loads={}).chosen == "sup-y"
-    assert choose_on_call(roster, "district_crisis_lead", school_id=None, at=NOW,
-                          loads={}).chosen == "dcl"
+    assert (
+        choose_on_call(roster, "district_crisis_lead", school_id=None, at=NOW, loads={}).chosen
+        == "dcl"
+    )
     assert choose_on_call(roster, "supervisor", school_id="s7", at=NOW, loads={}).chosen is None

@@ -43,10 +43,21 @@ def dispatch() -> Iterator[DispatchApplication]:
     app.close()
 
 
-def report(app: DispatchApplication, *, school: str = "s0", risk: RiskLevel = RiskLevel.HIGH,
-           at: datetime = NOW) -> UUID:
-    event = IncidentReportedV1(incident_id=uuid4(), school_id=school, student_ref="stu-1",
-                               categories=[Category.ACUTE_DISTRESS], risk=risk, reported_at=at)
+def report(
+    app: DispatchApplication,
+    *,
+    school: str = "s0",
+    risk: RiskLevel = RiskLevel.HIGH,
+    at: datetime = NOW,
+) -> UUID:
+    event = IncidentReportedV1(
+        incident_id=uuid4(),
+        school_id=school,
+        student_ref="stu-1",
+        categories=[Category.ACUTE_DISTRESS],
+        risk=risk,
+        reported_at=at,
+    )
     app.record(*app.on_intake_event(event, TRACE, at=at))
     return event.incident_id
 
@@ -125,8 +136,9 @@ def test_acknowledged_but_never_with_the_student_re_escalates(
     incident = report(dispatch)
     dispatch_id = UUID(current(dispatch, incident)["dispatch_id"])
     dispatch.acknowledge(dispatch_id, "co-a", at=NOW, trace=TRACE)
-    dispatch.report_status(dispatch_id, "co-a", "en_route", handed_off_to="", note="", at=NOW,
-                           trace=TRACE)
+    dispatch.report_status(
+        dispatch_id, "co-a", "en_route", handed_off_to="", note="", at=NOW, trace=TRACE
+    )
 
     assert tick(dispatch, NOW + timedelta(seconds=601)) == 1
 
@@ -139,8 +151,15 @@ def test_with_the_student_in_time_nothing_re_escalates(dispatch: DispatchApplica
     dispatch_id = UUID(current(dispatch, incident)["dispatch_id"])
     dispatch.acknowledge(dispatch_id, "co-a", at=NOW, trace=TRACE)
 
-    dispatch.report_status(dispatch_id, "co-a", "with_student", handed_off_to="", note="",
-                           at=NOW + timedelta(seconds=300), trace=TRACE)
+    dispatch.report_status(
+        dispatch_id,
+        "co-a",
+        "with_student",
+        handed_off_to="",
+        note="",
+        at=NOW + timedelta(seconds=300),
+        trace=TRACE,
+    )
 
     assert tick(dispatch, NOW + timedelta(hours=3)) == 0
 
@@ -164,8 +183,11 @@ def test_with_nobody_eligible_the_supervisor_on_call_is_paged_straight_away(
     incident = report(dispatch, school="s9")
 
     [step] = view(dispatch, incident)["escalations"]
-    assert (step["reason"], step["step"], step["to"]) == ("no_eligible_responder", "supervisor",
-                                                          "sup-z")
+    assert (step["reason"], step["step"], step["to"]) == (
+        "no_eligible_responder",
+        "supervisor",
+        "sup-z",
+    )
     assert step["skipped"] == ["next_responder"]
 
 
@@ -180,8 +202,8 @@ def test_a_late_acknowledgement_from_the_first_responder_wins_and_stands_the_nex
 
     states = {d["responder_id"]: d["state"] for d in view(dispatch, incident)["dispatches"]}
     assert states == {"co-a": "acknowledged", "co-b": "stood_down"}
+    second = UUID(view(dispatch, incident)["dispatches"][1]["dispatch_id"])
     with pytest.raises(Conflict, match="already acknowledged by co-a"):
-        second = UUID(view(dispatch, incident)["dispatches"][1]["dispatch_id"])
         dispatch.acknowledge(second, "co-b", at=NOW + timedelta(seconds=131), trace=TRACE)
 
 
@@ -199,8 +221,10 @@ def test_a_cancelled_incident_stands_down_and_never_escalates(
 
 
 def test_low_risk_after_hours_is_held_until_school_opens_when_the_policy_says_so() -> None:
-    policy = Policy(low_risk_after_hours="hold",
-                    school_hours=SchoolHours(timezone="UTC", start="07:30", end="16:30"))
+    policy = Policy(
+        low_risk_after_hours="hold",
+        school_hours=SchoolHours(timezone="UTC", start="07:30", end="16:30"),
+    )
     app = DispatchApplication(env=memory(), policy=policy)
     add(app, "co-a", ResponderRole.COUNSELOR, ["s0"])
     friday_night = datetime.fromisoformat("2026-11-27T22:00:00+00:00")
@@ -219,8 +243,9 @@ def test_a_policy_edit_does_not_change_a_running_escalation(
 ) -> None:
     incident = report(dispatch)
 
-    dispatch.escalation_policy = Policy(version="edited", ack_deadline_s={
-        "imminent": 5, "high": 5, "moderate": 5, "low": 5})
+    dispatch.escalation_policy = Policy(
+        version="edited", ack_deadline_s={"imminent": 5, "high": 5, "moderate": 5, "low": 5}
+    )
 
     assert tick(dispatch, NOW + timedelta(seconds=60)) == 0  # still the pinned 120 s
     assert view(dispatch, incident)["policy_version"] == POLICY.version

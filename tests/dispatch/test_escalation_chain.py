@@ -23,8 +23,11 @@ def test_after_the_initial_assignment_the_next_eligible_responder_is_paged() -> 
     step, skipped = next_step(CHAIN, Position(), 1, picker({"next_responder": "co-b"}))
 
     assert step is not None
-    assert (step.name, step.decision.chosen, step.position) == ("next_responder", "co-b",
-                                                                Position(0, 0))
+    assert (step.name, step.decision.chosen, step.position) == (
+        "next_responder",
+        "co-b",
+        Position(0, 0),
+    )
     assert skipped == ()
 
 
@@ -34,8 +37,10 @@ def test_then_the_on_call_supervisor_then_the_district_crisis_lead() -> None:
     second, _ = next_step(CHAIN, Position(0, 0), 1, pick)
     third, _ = next_step(CHAIN, Position(0, 1), 1, pick)
 
-    assert second is not None and second.name == "supervisor"
-    assert third is not None and third.name == "district_crisis_lead"
+    assert second is not None
+    assert second.name == "supervisor"
+    assert third is not None
+    assert third.name == "district_crisis_lead"
 
 
 def test_a_step_that_finds_nobody_is_skipped_and_the_skip_is_recorded() -> None:

@@ -16,8 +16,10 @@ from tests.support import NOW, TRACE, then, types
 
 pytestmark = pytest.mark.domain
 
-POLICY = Policy(ack_deadline_s={"imminent": 60, "high": 120, "moderate": 600, "low": 3600},
-                on_scene_deadline_s={"imminent": 300, "high": 300, "moderate": 0, "low": 0})
+POLICY = Policy(
+    ack_deadline_s={"imminent": 60, "high": 120, "moderate": 600, "low": 3600},
+    on_scene_deadline_s={"imminent": 300, "high": 300, "moderate": 0, "low": 0},
+)
 LATER = NOW + timedelta(minutes=3)
 
 
@@ -27,9 +29,17 @@ def chose(responder: str) -> Decision:
 
 def opened(risk: str = "high", policy: Policy = POLICY) -> IncidentResponse:
     response = IncidentResponse.open(
-        incident_id=uuid4(), school_id="s0", student_ref="stu-1", risk=risk,
-        categories=["self_harm"], language="", immediate_danger=False, reported_at=NOW,
-        policy=policy, trace=TRACE)
+        incident_id=uuid4(),
+        school_id="s0",
+        student_ref="stu-1",
+        risk=risk,
+        categories=["self_harm"],
+        language="",
+        immediate_danger=False,
+        reported_at=NOW,
+        policy=policy,
+        trace=TRACE,
+    )
     then(response)
     return response
 
@@ -41,17 +51,23 @@ def assigned(responder: str = "co-a", risk: str = "high") -> tuple[IncidentRespo
     return response, response.order[-1]
 
 
-def escalate_to(response: IncidentResponse, responder: str, *, reason: str = "ack_timeout",
-                name: str = "next_responder") -> UUID:
+def escalate_to(
+    response: IncidentResponse,
+    responder: str,
+    *,
+    reason: str = "ack_timeout",
+    name: str = "next_responder",
+) -> UUID:
     previous = response.order[-1] if response.order else None
     step = Step(Position(0, 0), name, chose(responder))
-    response.escalate(step, reason=reason, from_dispatch=previous, skipped=(), at=LATER,
-                      trace=TRACE)
+    response.escalate(
+        step, reason=reason, from_dispatch=previous, skipped=(), at=LATER, trace=TRACE
+    )
     then(response)
     return response.order[-1]
 
 
-# -- assignment and deadlines -------------------------------------------------------------------
+# -- assignment and deadlines ------------------------------------------------------------------
 
 
 def test_assigning_pages_the_responder_with_the_risk_deadline_from_the_pinned_policy() -> None:
@@ -60,11 +76,14 @@ def test_assigning_pages_the_responder_with_the_risk_deadline_from_the_pinned_po
     response.assign(chose("co-a"), at=NOW, trace=TRACE)
 
     assigned_event, paged = then(response)
-    assert types([assigned_event, paged]) == ["IncidentResponse.ResponderAssigned",
-                                              "IncidentResponse.ResponderPaged"]
+    assert types([assigned_event, paged]) == [
+        "IncidentResponse.ResponderAssigned",
+        "IncidentResponse.ResponderPaged",
+    ]
     assert assigned_event.ack_deadline == NOW + timedelta(seconds=120)
-    assert assigned_event.candidates == [{"responder_id": "co-a", "load": 0,
-                                          "language_match": False}]
+    assert assigned_event.candidates == [
+        {"responder_id": "co-a", "load": 0, "language_match": False}
+    ]
     assert paged.kind == "page"
 
 
@@ -85,7 +104,7 @@ def test_the_ack_deadline_is_pending_until_acknowledged() -> None:
     assert response.pending_deadline(dispatch, "ack") is None
 
 
-# -- acknowledgement ----------------------------------------------------------------------------
+# -- acknowledgement ---------------------------------------------------------------------------
 
 
 def test_an_acknowledgement_stops_every_pending_step_and_starts_the_on_scene_clock() -> None:
@@ -137,7 +156,7 @@ def test_a_declined_dispatch_cannot_be_acknowledged() -> None:
         response.acknowledge(dispatch, "co-a", at=NOW, trace=TRACE)
 
 
-# -- decline and escalation ------------------------------------------------------------------------
+# -- decline and escalation --------------------------------------------------------------------
 
 
 def test_a_decline_is_recorded_with_its_reason_and_excludes_the_responder() -> None:
@@ -166,8 +185,14 @@ def test_escalating_marks_the_timed_out_dispatch_and_pages_the_next_step() -> No
 def test_an_exhausted_chain_is_recorded_and_nothing_more_is_pending() -> None:
     response, first = assigned()
 
-    response.escalate(None, reason="ack_timeout", from_dispatch=first, skipped=("supervisor",),
-                      at=LATER, trace=TRACE)
+    response.escalate(
+        None,
+        reason="ack_timeout",
+        from_dispatch=first,
+        skipped=("supervisor",),
+        at=LATER,
+        trace=TRACE,
+    )
 
     [exhausted] = then(response)
     assert exhausted.step == "exhausted"
@@ -175,23 +200,26 @@ def test_an_exhausted_chain_is_recorded_and_nothing_more_is_pending() -> None:
     assert response.pending_deadline(first, "ack") is None
 
 
-# -- field statuses ----------------------------------------------------------------------------------
+# -- field statuses ----------------------------------------------------------------------------
 
 
 def test_field_statuses_move_forward_only_and_with_student_stops_the_on_scene_clock() -> None:
     response, dispatch = assigned()
     response.acknowledge(dispatch, "co-a", at=NOW, trace=TRACE)
-    response.report_status(dispatch, "co-a", "en_route", handed_off_to="", note="", at=NOW,
-                           trace=TRACE)
+    response.report_status(
+        dispatch, "co-a", "en_route", handed_off_to="", note="", at=NOW, trace=TRACE
+    )
     assert response.pending_deadline(dispatch, "on_scene") is not None
 
-    response.report_status(dispatch, "co-a", "with_student", handed_off_to="", note="", at=NOW,
-                           trace=TRACE)
+    response.report_status(
+        dispatch, "co-a", "with_student", handed_off_to="", note="", at=NOW, trace=TRACE
+    )
 
     assert response.pending_deadline(dispatch, "on_scene") is None
     with pytest.raises(Conflict):
-        response.report_status(dispatch, "co-a", "en_route", handed_off_to="", note="", at=NOW,
-                               trace=TRACE)
+        response.report_status(
+            dispatch, "co-a", "en_route", handed_off_to="", note="", at=NOW, trace=TRACE
+        )
 
 
 def test_a_hand_off_needs_to_whom() -> None:
@@ -199,8 +227,9 @@ def test_a_hand_off_needs_to_whom() -> None:
     response.acknowledge(dispatch, "co-a", at=NOW, trace=TRACE)
 
     with pytest.raises(Invalid) as refused:
-        response.report_status(dispatch, "co-a", "handed_off", handed_off_to=" ", note="",
-                               at=NOW, trace=TRACE)
+        response.report_status(
+            dispatch, "co-a", "handed_off", handed_off_to=" ", note="", at=NOW, trace=TRACE
+        )
 
     assert refused.value.field == "to"
 
@@ -209,8 +238,9 @@ def test_statuses_need_an_acknowledgement_first() -> None:
     response, dispatch = assigned()
 
     with pytest.raises(Conflict):
-        response.report_status(dispatch, "co-a", "en_route", handed_off_to="", note="", at=NOW,
-                               trace=TRACE)
+        response.report_status(
+            dispatch, "co-a", "en_route", handed_off_to="", note="", at=NOW, trace=TRACE
+        )
 
 
 def test_not_with_the_student_by_the_on_scene_deadline_moves_the_chain_on() -> None:
@@ -225,7 +255,7 @@ def test_not_with_the_student_by_the_on_scene_deadline_moves_the_chain_on() -> N
     assert response.pending_deadline(second, "ack") is not None
 
 
-# -- from intake --------------------------------------------------------------------------------------
+# -- from intake -------------------------------------------------------------------------------
 
 
 def test_cancelling_stands_every_open_dispatch_down_and_refuses_later_commands() -> None:
