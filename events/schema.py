@@ -12,13 +12,14 @@ from typing import Any
 
 import msgspec
 
-from events import common, dispatch, followup, intake
+from events import audit, common, dispatch, followup, intake
 
 #: Every public message, by the name its schema file carries.
 CATALOGUE: dict[str, type[msgspec.Struct]] = {
     **intake.MESSAGES,
     **dispatch.MESSAGES,
     **followup.MESSAGES,
+    **audit.MESSAGES,
     **common.MESSAGES,
 }
 

@@ -113,6 +113,10 @@ class Subjects:
     def notification_delivery(self) -> str:
         return self.event(DISPATCH, "notification_delivery")
 
+    # -- audit (every service publishes its own entries) -------------------------------------
+    def audit(self, service: str) -> str:
+        return self.event(service, "audit")
+
     # -- responder inboxes ---------------------------------------------------------------------
     def inbox(self, service: str, person_id: str) -> str:
         """A person's inbox, fed by ``service``; clients subscribe with :meth:`inbox_all`."""

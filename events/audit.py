@@ -1,0 +1,36 @@
+"""The audit trail's part of the contract: who did or read what, when, why, and how.
+
+Every service records one audit entry per command and per read of student
+data, in its own store, and publishes it here.  The records service builds the
+audit history, exports and the FERPA record of disclosures from these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class AuditRecordedV1(msgspec.Struct, frozen=True, kw_only=True, tag="audit.recorded.v1"):
+    """One access: a command or a read, allowed or refused."""
+
+    audit_id: str
+    service: str
+    actor: str
+    role: str
+    action: str  # the operation name, e.g. "show_incident", "acknowledge_dispatch"
+    kind: str  # command | read
+    interface: str  # http | nats | cli
+    outcome: str  # allowed | refused
+    status: int
+    purpose: str = ""
+    incident_id: str | None = None
+    student_ref: str | None = None
+    school_id: str | None = None
+    break_glass: bool = False
+    break_glass_reason: str = ""
+    at: datetime
+
+
+MESSAGES: dict[str, type[msgspec.Struct]] = {"audit.recorded.v1": AuditRecordedV1}
