@@ -19,6 +19,7 @@ import msgspec
 from events.common import NonEmpty, Note, Reason, Ref
 from events.vocabulary import Category, RiskLevel
 
+AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]  # a time with its UTC offset
 Item = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Items = Annotated[list[Item], msgspec.Meta(max_length=50)]
 
@@ -288,7 +289,7 @@ class NoShowCheckinV1(_Command, frozen=True, kw_only=True, forbid_unknown_fields
 
 class RescheduleCheckinV1(_Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     checkin_id: UUID
-    to: datetime
+    to: AwareTime
     reason: Reason
     mode: CheckinMode | None = None
 
@@ -311,14 +312,14 @@ class RecordGuardianNotifiedV1(_Command, frozen=True, kw_only=True, forbid_unkno
     notified_by: Ref  # the staff member who made the contact
     guardian: NonEmpty  # whom (kept in follow-up's store only)
     method: ContactMethod
-    at: datetime
+    at: AwareTime
 
 
 class RecordGuardianNotNotifiedV1(_Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     plan_id: UUID
     reason: NotNotifiedReason
     justification: Reason
-    at: datetime
+    at: AwareTime
     agency_contacted: Annotated[str, msgspec.Meta(max_length=200)] = ""  # e.g. "CPS"
 
 
@@ -345,7 +346,7 @@ class GrantConsentV1(_Command, frozen=True, kw_only=True, forbid_unknown_fields=
     recipients: Annotated[list[Ref], msgspec.Meta(min_length=1, max_length=20)]
     information: Items = []  # what may be shared
     purpose: NonEmpty
-    given_at: datetime
+    given_at: AwareTime
     referral_id: UUID | None = None  # the referral this consent was asked for
 
 
@@ -353,7 +354,7 @@ class WithdrawConsentV1(_Command, frozen=True, kw_only=True, forbid_unknown_fiel
     consent_id: UUID
     withdrawn_by: NonEmpty
     reason: Annotated[str, msgspec.Meta(max_length=2_000)] = ""
-    at: datetime
+    at: AwareTime
 
 
 class RecordDisclosureV1(_Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -367,13 +368,13 @@ class RecordDisclosureV1(_Command, frozen=True, kw_only=True, forbid_unknown_fie
     threat: Annotated[str, msgspec.Meta(max_length=2_000)] = ""
     recipients: Annotated[list[NonEmpty], msgspec.Meta(max_length=20)] = []
     information: Items = []
-    at: datetime
+    at: AwareTime
 
 
 class RecordReentryMeetingV1(_Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     plan_id: UUID
     reason: Annotated[str, msgspec.Meta(pattern="^(hospitalization|long_absence)$")]
-    meeting_at: datetime
+    meeting_at: AwareTime
     participants: Annotated[list[Item], msgspec.Meta(min_length=1, max_length=20)]
 
 
@@ -384,7 +385,7 @@ class RecordAccommodationsV1(_Command, frozen=True, kw_only=True, forbid_unknown
 
 class ScheduleReentryCheckinV1(_Command, frozen=True, kw_only=True, forbid_unknown_fields=True):
     plan_id: UUID
-    due_at: datetime
+    due_at: AwareTime
     mode: CheckinMode = CheckinMode.IN_PERSON
 
 

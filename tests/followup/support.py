@@ -42,8 +42,7 @@ def checkin_ids(plan: FollowupPlan) -> list[UUID]:
 
 
 def with_referral(plan: FollowupPlan, resource: str = "res-therapy") -> UUID:
-    referral_id = plan.propose_referral(resource, note="", at=NOW, trace=TRACE)
-    return referral_id
+    return plan.propose_referral(resource, note="", at=NOW, trace=TRACE)
 
 
 def consent_for(plan: FollowupPlan, referral_id: UUID, **overrides: Any) -> UUID:

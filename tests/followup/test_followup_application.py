@@ -15,7 +15,7 @@ from events.codec import decode, encode
 from events.dispatch import DispatchStatusChangedV1, ResponderEnrolledV1
 from events.intake import IncidentAcceptedV1, ReportIncidentV1
 from events.subjects import Subjects
-from events.vocabulary import ResponderRole, RiskLevel
+from events.vocabulary import Category, ResponderRole, RiskLevel
 from plumbing.commands import STATUS_HEADER
 from plumbing.domain import Conflict
 from plumbing.timers import Ticker
@@ -207,8 +207,8 @@ async def test_renewed_risk_is_reported_to_intake_once_with_a_stable_key(
             by="co-owner",
             outcome=f.CheckinOutcome.RENEWED_RISK,
             risk=RiskLevel.HIGH,
-            categories=["suicidal_ideation"],
-        ),  # type: ignore[list-item]
+            categories=[Category.SUICIDAL_IDEATION],
+        ),
         at=NOW,
         trace=TRACE,
     )

@@ -1,4 +1,4 @@
-"""The whole path, intake -> dispatch -> follow-up -> intake -> dispatch, on real NATS and both stores.
+"""The whole path: intake -> dispatch -> follow-up -> intake -> dispatch (real NATS, both stores).
 
 Given intake, dispatch and follow-up running as real services,
 when a reported incident is acknowledged and resolved by its responder,
