@@ -1,0 +1,144 @@
+"""The follow-up command-line contract, against a real `lantern up --demo` (SQLite).
+
+Given the whole system started the way the README starts it,
+when an incident is reported, acknowledged and resolved,
+then `lantern plans --json` shows its plan, and `lantern checkin complete` records a
+check-in once; a second completion exits non-zero naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lantern.client import request
+
+pytestmark = pytest.mark.system
+
+
+def lantern(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lantern.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def until(probe: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    data_dir = tmp_path_factory.mktemp("lantern-followup")
+    log = (data_dir / "up.log").open("w")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "lantern.cli", "up", "--demo", "--data-dir", str(data_dir)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not (data_dir / "run.json").exists():
+        assert up.poll() is None, (data_dir / "up.log").read_text()
+        assert time.monotonic() < deadline, "lantern up did not become ready"
+        time.sleep(0.1)
+    yield data_dir
+    up.send_signal(signal.SIGINT)
+    assert up.wait(30) == 0
+
+
+def resolved_incident(data_dir: Path) -> str:
+    """Report at intake, then acknowledge and resolve as the assigned responder."""
+    reported = as_json(
+        lantern(
+            data_dir,
+            "report",
+            "--school",
+            "birch-hs",
+            "--student",
+            "stu-cli-1",
+            "--category",
+            "acute_distress",
+            "--risk",
+            "high",
+            "--reporter",
+            "staff-17",
+            "--json",
+        )
+    )
+    incident = reported["incident_id"]
+    status = until(lambda: as_json(lantern(data_dir, "status", incident, "--json"))["dispatch"])
+    dispatch_url = json.loads((data_dir / "run.json").read_text())["services"]["dispatch"]
+    path = f"{dispatch_url}/dispatches/{status['dispatch_id']}"
+    responder = status["responder_id"]
+    request(
+        "POST", f"{path}/ack", {"dispatch_id": status["dispatch_id"], "responder_id": responder}
+    )
+    for state in ("en_route", "with_student", "stabilized", "resolved"):
+        request("POST", f"{path}/status", {"responder_id": responder, "state": state})
+    return str(incident)
+
+
+def test_plans_and_checkin_commands_follow_the_contract(system: Path) -> None:
+    incident = resolved_incident(system)
+
+    plans = until(lambda: as_json(lantern(system, "plans", "--incident", incident, "--json")))
+    (plan,) = plans
+    assert {"plan_id", "incident_id", "owner_id", "checkins", "referrals"} <= set(plan)
+    assert {"checkin_id", "due_at", "state"} <= set(plan["checkins"][0])
+    checkin = plan["checkins"][0]["checkin_id"]
+    owner = plan["owner_id"]
+
+    done = as_json(
+        lantern(
+            system, "checkin", "complete", checkin, "--as", owner, "--outcome", "stable", "--json"
+        )
+    )
+    again = lantern(
+        system, "checkin", "complete", checkin, "--as", owner, "--outcome", "stable", "--json"
+    )
+
+    assert done["checkins"][0]["state"] == "completed"
+    assert again.returncode == 1
+    assert json.loads(again.stderr)["field"] == "checkin_id"
+    by_owner = as_json(lantern(system, "plans", "--owner", owner, "--json"))
+    assert plan["plan_id"] in {p["plan_id"] for p in by_owner}
+
+
+def test_bad_input_names_the_field_and_exits_2(system: Path) -> None:
+    result = lantern(
+        system,
+        "checkin",
+        "reschedule",
+        "not-a-uuid",
+        "--as",
+        "co-quinn",
+        "--to",
+        "2026-12-01T10:00:00+00:00",
+        "--reason",
+        "away",
+        "--json",
+    )
+
+    assert result.returncode == 2
+    assert json.loads(result.stderr) == {"error": "Invalid UUID", "field": "checkin_id"}
