@@ -1,4 +1,4 @@
-"""A synthetic demo district: five schools and a roster with round-the-clock coverage.
+"""A synthetic demo district: five schools and a roster with round-the-clock on-call coverage.
 
 Every name here is invented.  Seeding is idempotent (same ids, same records),
 so ``lantern up --demo`` can run on a data dir that was already seeded.
@@ -19,71 +19,57 @@ SCHOOLS: list[dict[str, str]] = [
 ]
 
 _ALL = [s["school_id"] for s in SCHOOLS]
+_ROUND_THE_CLOCK = [
+    {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
+]
+_SRA = "suicide_risk_assessment"
+_TA = "threat_assessment"
+
+
+def _person(
+    rid: str,
+    name: str,
+    role: str,
+    schools: list[str],
+    skills: list[str],
+    languages: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Round-the-clock shifts, so a demonstration works at any hour."""
+    return {
+        "responder_id": rid,
+        "name": name,
+        "role": role,
+        "schools": schools,
+        "skills": skills,
+        "languages": list(languages),
+        "shifts": _ROUND_THE_CLOCK,
+        "email": f"{rid}@district.example",
+    }
+
 
 RESPONDERS: list[dict[str, Any]] = [
-    {
-        "responder_id": "psy-avery",
-        "name": "Avery Demo",
-        "role": "school_psychologist",
-        "schools": ["maple-es", "cedar-ms"],
-        "skills": ["suicide_risk_assessment", "lang:es"],
-    },
-    {
-        "responder_id": "psy-jordan",
-        "name": "Jordan Demo",
-        "role": "school_psychologist",
-        "schools": ["birch-hs", "alder-hs"],
-        "skills": ["suicide_risk_assessment", "threat_assessment"],
-    },
-    {
-        "responder_id": "sw-riley",
-        "name": "Riley Demo",
-        "role": "school_social_worker",
-        "schools": ["maple-es", "willow-k8"],
-        "skills": ["suicide_risk_assessment"],
-    },
-    {
-        "responder_id": "sw-casey",
-        "name": "Casey Demo",
-        "role": "school_social_worker",
-        "schools": ["cedar-ms", "birch-hs"],
-        "skills": ["lang:vi"],
-    },
-    {
-        "responder_id": "co-morgan",
-        "name": "Morgan Demo",
-        "role": "counselor",
-        "schools": ["alder-hs", "willow-k8"],
-        "skills": ["suicide_risk_assessment"],
-    },
-    {
-        "responder_id": "co-quinn",
-        "name": "Quinn Demo",
-        "role": "counselor",
-        "schools": ["birch-hs"],
-        "skills": [],
-    },
-    {
-        "responder_id": "lead-sage",
-        "name": "Sage Demo",
-        "role": "crisis_team_lead",
-        "schools": _ALL,
-        "skills": ["suicide_risk_assessment", "threat_assessment"],
-    },
-    {
-        "responder_id": "sup-rowan",
-        "name": "Rowan Demo",
-        "role": "supervisor",
-        "schools": _ALL,
-        "skills": ["suicide_risk_assessment", "threat_assessment"],
-    },
-    {
-        "responder_id": "dcl-emery",
-        "name": "Emery Demo",
-        "role": "district_crisis_lead",
-        "schools": _ALL,
-        "skills": ["suicide_risk_assessment", "threat_assessment"],
-    },
+    _person(
+        "psy-avery", "Avery Demo", "school_psychologist", ["maple-es", "cedar-ms"], [_SRA], ("es",)
+    ),
+    _person(
+        "psy-jordan", "Jordan Demo", "school_psychologist", ["birch-hs", "alder-hs"], [_SRA, _TA]
+    ),
+    _person("sw-riley", "Riley Demo", "school_social_worker", ["maple-es", "willow-k8"], [_SRA]),
+    _person(
+        "sw-casey", "Casey Demo", "school_social_worker", ["cedar-ms", "birch-hs"], [], ("vi",)
+    ),
+    _person("co-morgan", "Morgan Demo", "counselor", ["alder-hs", "willow-k8"], [_SRA]),
+    _person("co-quinn", "Quinn Demo", "counselor", ["birch-hs", "maple-es"], []),
+    _person("co-harper", "Harper Demo", "counselor", ["cedar-ms", "alder-hs"], [_SRA]),
+    _person(
+        "lead-sage",
+        "Sage Demo",
+        "crisis_team_lead",
+        ["birch-hs", "alder-hs", "cedar-ms"],
+        [_SRA, _TA],
+    ),
+    _person("sup-rowan", "Rowan Demo", "supervisor", _ALL, [_SRA, _TA]),
+    _person("dcl-emery", "Emery Demo", "district_crisis_lead", _ALL, [_SRA, _TA]),
 ]
 
 
@@ -91,6 +77,5 @@ def seed(intake_url: str, dispatch_url: str) -> dict[str, int]:
     headers = {"X-Lantern-Actor": "demo-seed"}
     for school in SCHOOLS:
         request("POST", f"{intake_url}/schools", school, headers)
-    for responder in RESPONDERS:
-        request("POST", f"{dispatch_url}/roster/responders", responder, headers)
+    request("POST", f"{dispatch_url}/roster/import", {"responders": RESPONDERS}, headers)
     return {"schools": len(SCHOOLS), "responders": len(RESPONDERS)}
