@@ -107,7 +107,8 @@ class IntakeApplication(LanternApplication):
             self.incident(command.linked_incident_id, field="linked_incident_id")
         file = self._student_file(command.student_ref, trace)
         details = details_of(command)
-        if file.open_incident_id is not None:
+        follows_open = file.open_incident_id == command.linked_incident_id
+        if file.open_incident_id is not None and not follows_open:
             incident = self.incident(file.open_incident_id)
             incident.link_report(
                 report_id=report_id, facts=facts, triage=decided, at=at, trace=trace
@@ -124,7 +125,7 @@ class IntakeApplication(LanternApplication):
             trace=trace,
             linked_incident_id=command.linked_incident_id,
         )
-        file.incident_opened(incident.id, trace)
+        file.incident_opened(incident.id, trace, follows=command.linked_incident_id)
         file.record_details(details, incident.id, trace)
         self.record(incident, file)
         return Accepted(incident.id, False, report_id=report_id, triage=decided)

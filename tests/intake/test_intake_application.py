@@ -249,6 +249,21 @@ def test_a_second_report_for_a_student_with_an_open_incident_is_linked(
     assert intake.incident_view(first)["linked_reports"][0]["reporter_id"] == "staff-2"
 
 
+def test_renewed_risk_linked_to_the_open_incident_opens_a_new_incident_to_dispatch(
+    intake: IntakeApplication,
+) -> None:
+    first = reported(intake)
+
+    renewed = intake.report_incident(
+        command(reporter_id="followup", linked_incident_id=first), at=LATER, trace=TRACE
+    )
+
+    assert not renewed.linked
+    assert renewed.incident_id != first
+    assert len(events_of(intake, Incident.Reported)) == 2
+    assert intake.incident_view(renewed.incident_id)["linked_incident_id"] == str(first)
+
+
 def test_a_retried_linked_report_is_linked_once(intake: IntakeApplication) -> None:
     reported(intake)
     first = intake.report_incident(command(idempotency_key="k2"), at=LATER, trace=TRACE)

@@ -39,6 +39,27 @@ def test_a_second_open_incident_is_refused() -> None:
     assert then(file) == []
 
 
+def test_a_new_incident_that_follows_the_open_one_takes_its_place() -> None:
+    file = StudentFile.open("stu-1", TRACE)
+    first, renewed = uuid4(), uuid4()
+    file.incident_opened(first, TRACE)
+    file = given(then(file))
+
+    file.incident_opened(renewed, TRACE, follows=first)
+
+    assert types(then(file)) == ["StudentFile.IncidentEnded", "StudentFile.IncidentOpened"]
+    assert file.open_incident_id == renewed
+
+
+def test_following_another_incident_than_the_open_one_is_refused() -> None:
+    file = StudentFile.open("stu-1", TRACE)
+    file.incident_opened(uuid4(), TRACE)
+    file = given(then(file))
+
+    with pytest.raises(Conflict):
+        file.incident_opened(uuid4(), TRACE, follows=uuid4())
+
+
 def test_ending_the_open_incident_frees_the_student() -> None:
     file = StudentFile.open("stu-1", TRACE)
     first = uuid4()

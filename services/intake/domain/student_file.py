@@ -72,10 +72,18 @@ class StudentFile(Aggregate):
     def open(cls, student_ref: str, trace: Trace) -> StudentFile:
         return cls._create(cls.Opened, id=student_file_id(student_ref), **trace.fields())
 
-    def incident_opened(self, incident_id: UUID, trace: Trace) -> None:
-        """Only when no incident is open: the caller links otherwise."""
-        if self.open_incident_id is not None:
+    def incident_opened(
+        self, incident_id: UUID, trace: Trace, *, follows: UUID | None = None
+    ) -> None:
+        """Only when no incident is open (the caller links otherwise), or when the new one
+        explicitly follows the open one: renewed risk found at a follow-up check-in is a new
+        episode that must be dispatched, not folded into the old record."""
+        if self.open_incident_id is not None and self.open_incident_id != follows:
             raise Conflict(f"incident {self.open_incident_id} is open for this student")
+        if self.open_incident_id is not None:
+            self.trigger_event(
+                self.IncidentEnded, incident_id=self.open_incident_id, **trace.fields()
+            )
         self.trigger_event(self.IncidentOpened, incident_id=incident_id, **trace.fields())
 
     def report_filed(self, report_id: UUID, incident_id: UUID, trace: Trace) -> None:
