@@ -33,7 +33,9 @@ schema: install
 	$(BIN)/lantern schema --out events/schemas
 
 bench: install
-	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/dispatch_latency.py
+	$(BIN)/python bench/timers.py
+	if [ -f bench/timeline.py ]; then $(BIN)/python bench/timeline.py; fi
 
 clean:
 	rm -rf $(VENV) .lantern .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,148 @@
+"""Report-to-assigned latency on SQLite at a fixed rate (default 100 reports/s for 60 s).
+
+Starts the whole system as `make up` does (`lantern up --demo`: embedded
+nats-server 2.15, SQLite stores, every service in its own process), then sends
+reports over HTTP at a fixed rate and listens on NATS for each incident's
+`dispatch.responder_assigned.v1`.  Latency = assignment event received minus
+report request sent: the full path a reporter's report takes (HTTP, intake's
+commit, outbox relay, JetStream, dispatch's tracked consumer and commit,
+dispatch's relay, JetStream).
+
+    .venv/bin/python bench/dispatch_latency.py [--rate 100] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import nats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import percentile, progress, write
+from events.subjects import Subjects
+
+SCHOOLS = ["maple-es", "cedar-ms", "birch-hs", "alder-hs", "willow-k8"]
+CATEGORIES = ["acute_distress", "grief_trauma", "substance_use", "other", "self_harm"]
+RISKS = ["low", "moderate", "high"]
+
+
+async def drive(info: dict[str, object], rate: int, seconds: int) -> dict[str, object]:
+    urls = info["services"]
+    assert isinstance(urls, dict)
+    subjects = Subjects(str(info["prefix"]))
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    received_at: dict[str, float] = {}
+    nc = await nats.connect(str(info["nats_url"]))
+
+    async def on_assigned(msg: object) -> None:
+        data = json.loads(msg.data)  # type: ignore[attr-defined]
+        received_at[data["incident_id"]] = time.perf_counter()
+
+    await nc.subscribe(subjects.responder_assigned, cb=on_assigned)
+    rng = random.Random(7)
+    total = rate * seconds
+    pending: dict[int, float] = {}
+    errors = 0
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+
+        async def report(n: int) -> None:
+            nonlocal errors
+            started = time.perf_counter()
+            body = {
+                "school_id": SCHOOLS[n % len(SCHOOLS)],
+                "student_ref": f"stu-bench-{n:06d}",
+                "categories": [rng.choice(CATEGORIES)],
+                "risk": rng.choice(RISKS),
+                "reporter_id": "staff-bench",
+            }
+            try:
+                reply = await client.post(f"{urls['intake']}/incidents", json=body)
+                reply.raise_for_status()
+                sent[reply.json()["incident_id"]] = started
+            except httpx.HTTPError:
+                errors += 1
+            pending.pop(n, None)
+
+        began = time.perf_counter()
+        tasks = []
+        for n in range(total):
+            due = began + n / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            pending[n] = due
+            tasks.append(asyncio.create_task(report(n)))
+            if n % rate == 0:
+                progress("reports sent", n, total, began)
+        progress("reports sent", total, total, began)
+        await asyncio.gather(*tasks)
+        send_seconds = time.perf_counter() - began
+    deadline = time.perf_counter() + 60
+    while len(set(sent) & set(received_at)) < len(sent) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.2)
+    await nc.close()
+    for incident_id, started in sent.items():
+        if incident_id in received_at:
+            latencies.append((received_at[incident_id] - started) * 1000)
+    return {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "reports_sent": total,
+        "reports_accepted": len(sent),
+        "http_errors": errors,
+        "assigned": len(latencies),
+        "achieved_rate_per_s": round(total / send_seconds, 1),
+        "latency_ms_p50": round(percentile(latencies, 50), 1),
+        "latency_ms_p90": round(percentile(latencies, 90), 1),
+        "latency_ms_p99": round(percentile(latencies, 99), 1),
+        "latency_ms_max": round(max(latencies), 1) if latencies else None,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=60)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="lantern-bench-"))
+    up = subprocess.Popen(
+        [sys.executable, "-m", "lantern.cli", "up", "--demo", "--data-dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (workdir / "run.json").exists():
+            if up.poll() is not None or time.monotonic() > deadline:
+                print("lantern up failed; see", workdir / "logs", file=sys.stderr)
+                return 1
+            time.sleep(0.1)
+        info = json.loads((workdir / "run.json").read_text())
+        print(
+            f"system up under {workdir}; sending {args.rate}/s for {args.seconds} s",
+            file=sys.stderr,
+        )
+        figures = asyncio.run(drive(info, args.rate, args.seconds))
+        figures["store"] = "sqlite"
+        figures["nats_server"] = "2.15.1 (embedded, sync_interval always)"
+        write("dispatch_latency", figures)
+        return 0
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(60)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Timer lateness with 10,000 pending deadlines (the due-timer read model and its ticker).
+
+Builds 10,000 incident responses in dispatch's application on a SQLite file,
+each with an acknowledgement deadline spread over a window a little in the
+future, then runs the real ticker on the system clock.  Every deadline fires
+an escalation (load, decide, commit) whose own next deadline is an hour away,
+so the pending set stays at about 10,000 all through.  Lateness = when the
+escalation was committed minus when the deadline fell due.
+
+    .venv/bin/python bench/timers.py [--pending 10000] [--window 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import percentile, progress, write
+from events.dispatch import AddResponderV1
+from events.intake import IncidentReportedV1
+from events.vocabulary import Category, ResponderRole, RiskLevel
+from plumbing.domain import Trace
+from plumbing.timers import Ticker
+from services.dispatch.application import DispatchApplication
+from services.dispatch.domain.policy import Policy
+
+TRACE = Trace(actor="bench", correlation_id="bench", causation_id="bench")
+ACK_S = 3600
+
+
+def build(app: DispatchApplication, pending: int, window_s: float, lead_s: float) -> datetime:
+    """Responses whose deadlines fall uniformly in [start, start + window)."""
+    roster = [
+        AddResponderV1(
+            responder_id=f"co-{i}", name=f"C{i}", role=ResponderRole.COUNSELOR, schools=["s0"]
+        )
+        for i in range(20)
+    ]
+    app.enroll_responders(roster, trace=TRACE)
+    start = datetime.now(UTC) + timedelta(seconds=lead_s)
+    began = time.monotonic()
+    batch = []
+    for n in range(pending):
+        due = start + timedelta(seconds=window_s * n / pending)
+        reported_at = due - timedelta(seconds=ACK_S)
+        event = IncidentReportedV1(
+            incident_id=uuid4(),
+            school_id="s0",
+            student_ref=f"s{n}",
+            categories=[Category.OTHER],
+            risk=RiskLevel.LOW,
+            reported_at=reported_at,
+        )
+        batch.extend(app.on_intake_event(event, TRACE, at=reported_at))
+        if len(batch) >= 500:
+            app.record(*batch)
+            batch.clear()
+            progress("deadlines created", n + 1, pending, began)
+    app.record(*batch)
+    progress("deadlines created", pending, pending, began)
+    return start
+
+
+async def measure(app: DispatchApplication, pending: int, window_s: float) -> dict[str, object]:
+    app.timers.catch_up()
+    assert app.timers.pending() >= pending, app.timers.pending()
+    ticker = Ticker(app.timers, app.fire, interval_s=0.05, name="bench")
+    stop = asyncio.Event()
+    task = asyncio.create_task(ticker.run(stop))
+    began = time.monotonic()
+    while ticker.fired < pending and time.monotonic() - began < window_s * 4 + 120:
+        await asyncio.sleep(0.5)
+        progress("deadlines fired", ticker.fired, pending, began)
+    stop.set()
+    await task
+    lateness_ms = [s * 1000 for s in ticker.lateness_s]
+    return {
+        "pending_deadlines": pending,
+        "window_s": window_s,
+        "fired": ticker.fired,
+        "still_pending_after": app.timers.pending(),
+        "lateness_ms_p50": round(percentile(lateness_ms, 50), 1),
+        "lateness_ms_p99": round(percentile(lateness_ms, 99), 1),
+        "lateness_ms_max": round(max(lateness_ms), 1) if lateness_ms else None,
+        "tick_interval_ms": 50,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pending", type=int, default=10_000)
+    parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=60.0,
+        help="seconds from now to the first deadline (covers the set-up)",
+    )
+    args = parser.parse_args()
+    directory = Path(tempfile.mkdtemp(prefix="lantern-timers-"))
+    policy = Policy(
+        ack_deadline_s={"imminent": ACK_S, "high": ACK_S, "moderate": ACK_S, "low": ACK_S},
+        repeat_limit=100,
+    )
+    app = DispatchApplication(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(directory / "dispatch.sqlite"),
+        },
+        policy=policy,
+    )
+    started = time.monotonic()
+    first_due = build(app, args.pending, args.window, lead_s=args.lead)
+    setup_s = time.monotonic() - started
+    early = (first_due - datetime.now(UTC)).total_seconds()
+    if early < 0:
+        print(f"set-up overran the lead by {-early:.1f} s; raise --lead", file=sys.stderr)
+        return 1
+    print(
+        f"{args.pending} deadlines pending; the first falls due in {early:.1f} s", file=sys.stderr
+    )
+    figures = asyncio.run(measure(app, args.pending, args.window))
+    figures["setup_s"] = round(setup_s, 1)
+    figures["store"] = "sqlite (file)"
+    write("timers", figures)
+    app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
