@@ -26,6 +26,7 @@ class DispatchBoard(LocalView):
         super().__init__(*args, **kwargs)
         self.dispatches: dict[str, dict[str, Any]] = {}
         self.incident_of: dict[UUID, str] = {}
+        self._active: Counter[str] = Counter()  # open dispatches per responder, kept as we go
 
     def apply(self, event: Any) -> None:
         if isinstance(event, R.Opened):
@@ -90,21 +91,22 @@ class DispatchBoard(LocalView):
             "reason": reason,
             "candidates": candidates,
         }
+        self._active[responder_id] += 1
 
     def _move(
         self, dispatch_id: UUID, state: str, only: tuple[str, ...] = (), **extra: Any
     ) -> None:
         row = self.dispatches.get(str(dispatch_id))
         if row is not None and (not only or row["state"] in only):
+            was_active, now_active = row["state"] in ACTIVE_STATES, state in ACTIVE_STATES
+            self._active[row["responder_id"]] += int(now_active) - int(was_active)
             row["state"] = state
             row.update(extra)
 
     def loads(self) -> Counter[str]:
         self.catch_up()
         with self.lock:
-            return Counter(
-                d["responder_id"] for d in self.dispatches.values() if d["state"] in ACTIVE_STATES
-            )
+            return +self._active  # a copy without the zeros
 
 
 class DispatchTimers(DueTimers):
