@@ -18,6 +18,7 @@ INTAKE = "intake"
 DISPATCH = "dispatch"
 FOLLOWUP = "followup"
 SERVICES = (INTAKE, DISPATCH, FOLLOWUP)
+RECORDS = "records"  # consumes every stream; publishes no integration events of its own
 
 
 @dataclass(frozen=True)
@@ -168,3 +169,19 @@ class Subjects:
     @property
     def disclosure_recorded(self) -> str:
         return self.event(FOLLOWUP, "disclosure_recorded")
+
+    # -- records -----------------------------------------------------------------------
+    # Integrity anchors: each store's signed chain heads, in their own stream
+    # ``<PREFIX>_INTEGRITY`` (deny_delete and deny_purge), one subject per store:
+    # ``<prefix>.integrity.<store>``.
+    @property
+    def integrity_stream(self) -> str:
+        return f"{self.prefix.upper()}_INTEGRITY"
+
+    @property
+    def integrity_subjects(self) -> str:
+        return f"{self.prefix}.integrity.>"
+
+    def checkpoint(self, store: str) -> str:
+        """Where the chainer of ``store`` publishes its signed checkpoints."""
+        return f"{self.prefix}.integrity.{store}"

@@ -19,6 +19,7 @@ SERVICES: dict[str, str] = {
     "intake": "services.intake.main",
     "dispatch": "services.dispatch.main",
     "followup": "services.followup.main",
+    "records": "services.records.main",
 }
 
 

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from plumbing import logs
 from plumbing.application import LanternApplication
+from plumbing.chainer import Chainer
 from plumbing.http import reply
 from plumbing.messaging import MessagingHost
 from plumbing.settings import Settings
@@ -79,6 +80,9 @@ class ServiceProcess:
         http_task = asyncio.create_task(server.serve())
         nats_task = asyncio.create_task(self.messaging.run(stop))
         others = [asyncio.create_task(work(stop)) for work in self.background]
+        chainer = Chainer.for_settings(self.settings)  # tamper evidence for every store
+        if chainer is not None:
+            others.append(asyncio.create_task(chainer.run(stop)))
         log.info(
             "service started",
             http=f"http://{self.settings.http_host}:{self.settings.http_port}",

@@ -1,0 +1,1 @@
+"""Records: timelines, replay, response measures, audit history and the record of disclosures."""

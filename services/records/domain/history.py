@@ -1,0 +1,125 @@
+"""The records store's aggregates, each keyed by the question it answers.
+
+Why one aggregate per incident (and per student, per audit day): a timeline
+query then loads exactly that incident's events by primary key, so its cost
+follows the incident's own history, not the size of the store.  Every ledger
+remembers the line ids it holds, so a message seen twice is stored once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from services.records.domain.entries import Entry
+
+
+def student_record_id(student_ref: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"lantern:records:student:{student_ref}")
+
+
+def audit_day_id(day: date | str) -> UUID:
+    key = day if isinstance(day, str) else day.isoformat()
+    return uuid5(NAMESPACE_URL, f"lantern:records:audit-day:{key}")
+
+
+CALENDAR_ID = uuid5(NAMESPACE_URL, "lantern:records:audit-calendar")
+ROSTER_ID = uuid5(NAMESPACE_URL, "lantern:records:roster")
+
+
+class Ledger(Aggregate):
+    """An append-only list of JSON-friendly lines, each with an id; subclasses name the key."""
+
+    @event("Opened")
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.lines: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+
+    def holds(self, line_id: str) -> bool:
+        return line_id in self.ids
+
+    def add(self, line: dict[str, Any], line_id: str) -> bool:
+        """Append a line unless it is already held; True when it was new."""
+        if self.holds(line_id):
+            return False
+        self._add(line, line_id)
+        return True
+
+    @event("Added")
+    def _add(self, line: dict[str, Any], line_id: str) -> None:
+        self.lines.append(line)
+        self.ids.add(line_id)
+
+
+class IncidentTimeline(Ledger):
+    """Every entry about one incident, from every service (the id is the incident id)."""
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return UUID(key)
+
+    def add_entry(self, entry: Entry) -> bool:
+        return self.add(entry.to_dict(), entry.event_id)
+
+    def entries(self) -> list[Entry]:
+        return [Entry.from_dict(line) for line in self.lines]
+
+    def fact(self, name: str) -> str | None:
+        """A fact any entry carried (``student_ref``, ``school_id``), first one wins."""
+        for line in self.lines:
+            value = line.get("data", {}).get(name)
+            if value:
+                return str(value)
+        return None
+
+
+class StudentRecord(Ledger):
+    """One student's disclosures, access requests, official reads and consents."""
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return student_record_id(key)
+
+
+class AuditDay(Ledger):
+    """Every audit entry of one UTC day (exports walk the days of a date range)."""
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return audit_day_id(key)
+
+
+class AuditCalendar(Aggregate):
+    """The days that have audit entries, in the order they first appeared."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return CALENDAR_ID
+
+    @event("Started")
+    def __init__(self) -> None:
+        self.days: list[str] = []
+
+    @event("DayAdded")
+    def add_day(self, day: str) -> None:
+        self.days.append(day)
+
+
+class Roster(Aggregate):
+    """Responder roles, as dispatch published them (so entries can say in what role one acted)."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return ROSTER_ID
+
+    @event("Started")
+    def __init__(self) -> None:
+        self.roles: dict[str, str] = {}
+
+    @event("RoleSet")
+    def set_role(self, responder_id: str, role: str) -> None:
+        self.roles[responder_id] = role

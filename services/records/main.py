@@ -1,0 +1,28 @@
+"""Composition root of the records service: one ordered subscription per upstream stream."""
+
+from __future__ import annotations
+
+from events.subjects import RECORDS, SERVICES, Subjects
+from plumbing.commands import http_routes, nats_responders, openapi_route
+from plumbing.host import ServiceProcess
+from plumbing.messaging import MessagingHost
+from plumbing.settings import Settings
+from plumbing.store import store_env
+from services.records.application import RecordsApplication
+from services.records.consumer import subscription
+from services.records.operations import operations
+
+
+def build(settings: Settings) -> ServiceProcess:
+    subjects = Subjects(settings.prefix)
+    app = RecordsApplication(env=store_env(settings))
+    ops = operations(app)
+    messaging = MessagingHost(
+        nats_url=settings.nats_url,
+        subjects=subjects,
+        relay=None,  # records publishes nothing; it only reads every stream
+        subscriptions=[subscription(app, subjects, upstream) for upstream in SERVICES],
+        responders=nats_responders(ops, lambda name: subjects.command(RECORDS, name)),
+    )
+    routes = [*http_routes(ops), openapi_route("Lantern records", ops)]
+    return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)
