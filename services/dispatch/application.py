@@ -64,15 +64,11 @@ class DispatchApplication(LanternApplication):
         self.timers = DispatchTimers(self)
 
     # -- roster ----------------------------------------------------------------------------
-    def roster(self) -> Roster:
-        try:
-            roster: Roster = self.repository.get(ROSTER_ID)
-        except AggregateNotFoundError:
-            return Roster()
-        return roster
-
     def _roster_for_change(self, trace: Trace) -> Roster:
-        return self.roster() if self.exists(ROSTER_ID) else Roster.open(trace)
+        if self.exists(ROSTER_ID):
+            roster: Roster = self.repository.get(ROSTER_ID)
+            return roster
+        return Roster.open(trace)
 
     def enroll_responders(self, commands: list[AddResponderV1], *, trace: Trace) -> int:
         """Add or update responders, all or nothing (a CSV import is one change)."""
@@ -172,7 +168,7 @@ class DispatchApplication(LanternApplication):
         )
 
     def _pick(self, response: IncidentResponse, at: datetime) -> Pick:
-        responders = list(self.roster().responders.values())
+        responders = self.board.responders()
         loads = self.board.loads()
         policy = response.policy
         need = Need(
@@ -343,6 +339,5 @@ class DispatchApplication(LanternApplication):
 
     def responders(self) -> list[dict[str, Any]]:
         return [
-            r.as_record()
-            for r in sorted(self.roster().responders.values(), key=lambda r: r.responder_id)
+            r.as_record() for r in sorted(self.board.responders(), key=lambda r: r.responder_id)
         ]

@@ -16,6 +16,7 @@ from uuid import UUID
 from plumbing.local_view import LocalView
 from plumbing.timers import DueTimers
 from services.dispatch.domain.response import IncidentResponse
+from services.dispatch.domain.roster import Responder, Roster, RosterState
 
 ACTIVE_STATES = frozenset({"assigned", "acknowledged", "en_route", "with_student", "stabilized"})
 R = IncidentResponse
@@ -27,9 +28,14 @@ class DispatchBoard(LocalView):
         self.dispatches: dict[str, dict[str, Any]] = {}
         self.incident_of: dict[UUID, str] = {}
         self._active: Counter[str] = Counter()  # open dispatches per responder, kept as we go
+        self._roster = RosterState()  # as of the last catch-up (roster changes are rare)
 
     def apply(self, event: Any) -> None:
-        if isinstance(event, R.Opened):
+        if isinstance(
+            event, Roster.ResponderEnrolled | Roster.AvailabilityChanged | Roster.OverrideAdded
+        ):
+            event.apply(self._roster)  # type: ignore[arg-type]  # same shape as Roster
+        elif isinstance(event, R.Opened):
             self.incident_of[event.originator_id] = str(event.incident_id)
         elif isinstance(event, R.ResponderAssigned):
             self._add(
@@ -102,6 +108,11 @@ class DispatchBoard(LocalView):
             self._active[row["responder_id"]] += int(now_active) - int(was_active)
             row["state"] = state
             row.update(extra)
+
+    def responders(self) -> list[Responder]:
+        self.catch_up()
+        with self.lock:
+            return list(self._roster.responders.values())
 
     def loads(self) -> Counter[str]:
         self.catch_up()

@@ -138,6 +138,13 @@ class Responder:
         )
 
 
+class RosterState:
+    """The roster's state without an aggregate around it, for read models to fold into."""
+
+    def __init__(self) -> None:
+        self.responders: dict[str, Responder] = {}
+
+
 class Roster(Aggregate):
     class Opened(TracedCreated):
         pass

@@ -65,8 +65,8 @@ class Notifier:
         response: IncidentResponse = await anyio.to_thread.run_sync(
             self.app.repository.get, event.originator_id
         )
-        roster = await anyio.to_thread.run_sync(self.app.roster)
-        responder = roster.responders.get(event.responder_id)
+        responders = await anyio.to_thread.run_sync(self.app.board.responders)
+        responder = next((r for r in responders if r.responder_id == event.responder_id), None)
         page = Page(
             page_id=event_identity("dispatch", event),
             kind=event.kind,
