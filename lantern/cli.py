@@ -16,7 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lantern import cli_demo, cli_dispatch, cli_followup, cli_intake, runfile
+from lantern import (
+    cli_auth,
+    cli_demo,
+    cli_dispatch,
+    cli_followup,
+    cli_intake,
+    cli_records,
+    runfile,
+)
 from lantern.cli_support import (
     EXIT_FAILURE,
     EXIT_INPUT,
@@ -165,7 +173,9 @@ def parser() -> Parser:
     cli_intake.register(add)
     cli_dispatch.register(add)
     cli_followup.register(add)
+    cli_records.register(add)
     cli_demo.register(add)
+    cli_auth.register(add)
 
     status = add("status", cmd_status, "an incident and its dispatch")
     status.add_argument("incident_id")

@@ -1,0 +1,352 @@
+"""``lantern`` sub-commands that look back: timeline, replay, measures, audit, disclosures.
+
+``timeline --json`` prints ``{"incident_id", "entries": [...]}``; with
+``--as-of`` it adds ``as_of``, ``state`` (the incident as the record stood
+then: only what had been recorded by that instant) and ``true_state`` (what
+is now known to have been true then: later corrections applied).  Each entry
+has ``position, event_id, type, summary, service, at, effective_at,
+recorded_at, actor, role, causation_id, correlation_id, kind, data``.
+
+``audit verify`` reads every service's store directly (the auditor's view,
+not the services' word) and the signed anchors on NATS; exit 0 on intact
+history, 1 when a record is broken, 3 when the anchors cannot be read
+(``--offline`` skips them, and then cannot detect a cut-off tail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from events.records import ListAuditV1, ShowTimelineV1
+from lantern import runfile
+from lantern.cli_support import (
+    EXIT_INPUT,
+    EXIT_UNREACHABLE,
+    AddCommand,
+    CliError,
+    call,
+    emit,
+    validated,
+)
+from lantern.services import SERVICES
+
+RECORDS = "records"
+AUDIT_COLUMNS = (
+    "at",
+    "audit_id",
+    "service",
+    "actor",
+    "role",
+    "action",
+    "kind",
+    "interface",
+    "outcome",
+    "status",
+    "purpose",
+    "incident_id",
+    "student_ref",
+    "school_id",
+    "break_glass",
+    "break_glass_reason",
+    "event_id",
+    "recorded_at",
+    "causation_id",
+    "correlation_id",
+)
+
+
+def _query(pairs: dict[str, Any]) -> str:
+    kept = {k: v for k, v in pairs.items() if v not in (None, "", False)}
+    return f"?{urlencode(kept)}" if kept else ""
+
+
+# -- timeline and replay ------------------------------------------------------------------------
+def cmd_timeline(args: argparse.Namespace) -> None:
+    q = validated(
+        {
+            "incident_id": args.incident_id,
+            **({"as_of": args.as_of} if args.as_of else {}),
+            **({"position": args.position} if args.position is not None else {}),
+            "access": args.access,
+        },
+        ShowTimelineV1,
+    )
+    params = {"as_of": args.as_of, "position": args.position, "access": "true" if q.access else ""}
+    body = call(args, RECORDS, "GET", f"/incidents/{q.incident_id}/timeline{_query(params)}")
+    emit(args, body, _human_timeline)
+
+
+def _human_timeline(body: dict[str, Any]) -> str:
+    rows: list[tuple[str, ...]] = [
+        (
+            str(e["position"]),
+            e["at"][:23],
+            e["service"],
+            e["type"],
+            f"{e['actor']} ({e['role']})" if e.get("role") else e["actor"],
+            e["summary"],
+        )
+        for e in body["entries"]
+    ]
+    title = f"incident {body['incident_id']}"
+    if body.get("as_of"):
+        title += f" as of {body['as_of']}"
+    out = [_table(title, ("#", "at", "service", "type", "who", "what"), rows)]
+    if body.get("state"):
+        out.append(_state_lines("as known then", body["state"]))
+    if body.get("true_state") and body["true_state"] != body.get("state"):
+        out.append(_state_lines("as now known to have been true then", body["true_state"]))
+    return "\n".join(out)
+
+
+def _state_lines(label: str, state: dict[str, Any]) -> str:
+    inc, d, f = state["incident"], state["dispatch"], state["followup"]
+    return "\n".join(
+        [
+            f"state ({label}):",
+            f"  incident  {inc['status']}  risk {inc['risk']}  {','.join(inc['categories'])}"
+            f"  location {inc['location'] or '-'}",
+            f"  dispatch  {d['state'] or '-'}  responder {d['responder_id'] or '-'}"
+            f"  escalations {d['escalations']}",
+            f"  follow-up plan {f['plan_id'] or '-'}  owner {f['owner_id'] or '-'}"
+            f"  check-ins {len(f['checkins'])}  disclosures {f['disclosures']}",
+        ]
+    )
+
+
+def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A readable table: rich's when it is installed and the output is a terminal."""
+    if sys.stdout.isatty():
+        try:
+            from rich.console import Console
+            from rich.table import Table
+        except ImportError:
+            pass
+        else:
+            table = Table(title=title)
+            for name in header:
+                table.add_column(name, overflow="fold")
+            for row in rows:
+                table.add_row(*row)
+            console = Console(file=io.StringIO(), force_terminal=True, width=160)
+            console.print(table)
+            text: str = console.file.getvalue()  # type: ignore[attr-defined]
+            return text.rstrip("\n")
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    widths[-1] = len(header[-1])
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([title, line, "-" * len(line), *body])
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    body = call(
+        args, RECORDS, "GET", f"/incidents/{args.incident_id}/replay{_query({'view': args.view})}"
+    )
+
+    def human(b: dict[str, Any]) -> str:
+        return "\n\n".join(
+            f"step {s['entry']['position']}: {s['entry']['at']} {s['entry']['summary']}\n"
+            + _state_lines(b["view"], s["state"])
+            for s in b["steps"]
+        )
+
+    emit(args, body, human)
+
+
+def cmd_measures(args: argparse.Namespace) -> None:
+    params = {
+        "incident_id": args.incident,
+        "school_id": args.school,
+        "responder_id": args.responder,
+        "period": args.period,
+    }
+    body = call(args, RECORDS, "GET", f"/measures{_query(params)}")
+    emit(args, body, lambda b: json.dumps(b["summary"]["overall"], indent=2))
+
+
+def cmd_disclosures(args: argparse.Namespace) -> None:
+    body = call(args, RECORDS, "GET", f"/students/{args.student_ref}/disclosures")
+
+    def human(b: dict[str, Any]) -> str:
+        lines = [f"record of disclosures for {b['student_ref']}"]
+        for e in b["entries"]:
+            extra = (
+                f" threat: {e['threat']}; recipients: {', '.join(e['recipients'])}"
+                if e.get("threat")
+                else ""
+            )
+            lines.append(
+                f"  {e['at']}  {e['kind']:<15} {e['party']}  ({e['legal_basis']}) "
+                f"purpose: {e['purpose']}{extra}"
+            )
+        return "\n".join(lines if b["entries"] else [*lines, "  (none)"])
+
+    emit(args, body, human)
+
+
+# -- audit -----------------------------------------------------------------------------------------
+def cmd_audit_export(args: argparse.Namespace) -> None:
+    pairs = {
+        "since": args.since,
+        "until": args.until,
+        "school_id": args.school,
+        "student_ref": args.student,
+    }
+    validated({k: v for k, v in pairs.items() if v}, ListAuditV1)
+    rows = call(args, RECORDS, "GET", f"/audit{_query(pairs)}")
+    if args.format == "ndjson":
+        for row in rows:
+            sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in AUDIT_COLUMNS})
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from plumbing.chain_store import chain_store_for
+    from plumbing.chainer import integrity_key, verify_store
+    from plumbing.integrity import Checkpoint
+    from plumbing.settings import Settings
+
+    data_dir = Path(args.data_dir)
+    running = _running(data_dir)
+    settings = {s: Settings.from_env(s, data_dir=data_dir) for s in SERVICES}
+    key = integrity_key(next(iter(settings.values())).dev_mode)
+    stores = {s: chain_store_for(cfg) for s, cfg in settings.items()}
+    present = {s: st for s, st in stores.items() if st is not None and st.exists()}
+    anchors: dict[str, Checkpoint] = {}
+    anchor_error = ""
+    if not args.offline:
+        nats_url = (
+            args.nats_url
+            or running.get("nats_url")
+            or os.environ.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222")
+        )
+        prefix = running.get("prefix") or os.environ.get("LANTERN_PREFIX", "lantern")
+        try:
+            anchors = asyncio.run(_anchors(nats_url, prefix, list(present)))
+        except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
+            anchor_error = f"anchors unreadable at {nats_url}: {exc!r}"
+    verdicts = []
+    for name, store in present.items():
+        try:
+            verdicts.append(verify_store(store, anchors.get(name), key))
+        finally:
+            store.close()
+    report: dict[str, Any] = {
+        "intact": all(v.intact for v in verdicts) and not anchor_error,
+        "anchors": "skipped (--offline)" if args.offline else (anchor_error or "checked"),
+        "stores": [
+            {
+                "store": v.store,
+                "intact": v.intact,
+                "records": v.records,
+                "chained_to": v.chained_to,
+                "anchored_to": v.anchored_to,
+                "pending": v.pending,
+                "breaks": [
+                    {"store": b.store, "position": b.position, "kind": b.kind, "detail": b.detail}
+                    for b in v.breaks
+                ],
+            }
+            for v in verdicts
+        ],
+    }
+    emit(args, report, _human_verify)
+    broken = sum(len(s["breaks"]) for s in report["stores"])
+    if broken:
+        raise CliError(f"{broken} broken record(s); history has been altered")
+    if anchor_error:
+        raise CliError(anchor_error, code=EXIT_UNREACHABLE)
+
+
+def _human_verify(report: dict[str, Any]) -> str:
+    lines = []
+    for s in report["stores"]:
+        state = "intact" if s["intact"] else "BROKEN"
+        lines.append(
+            f"{s['store']:<10} {state}  {s['records']} records, chained to {s['chained_to']}, "
+            f"anchored to {s['anchored_to']}, {s['pending']} pending"
+        )
+        lines.extend(
+            f"  {b['store']} position {b['position']}: {b['kind']} ({b['detail']})"
+            for b in s["breaks"]
+        )
+    lines.append(f"anchors: {report['anchors']}")
+    return "\n".join(lines)
+
+
+def _running(data_dir: Path) -> dict[str, Any]:
+    try:
+        return runfile.read(data_dir)
+    except LookupError:
+        return {}
+
+
+async def _anchors(nats_url: str, prefix: str, stores: list[str]) -> dict[str, Any]:
+    import nats
+
+    from events.subjects import Subjects
+    from plumbing.chainer import latest_checkpoints
+
+    nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=0)
+    try:
+        return await latest_checkpoints(nc.jetstream(), Subjects(prefix), stores)
+    finally:
+        await nc.close()
+
+
+# -- registration ----------------------------------------------------------------------------------
+def register(add: AddCommand) -> None:
+    timeline = add("timeline", cmd_timeline, "an incident's merged timeline (and state as of)")
+    timeline.add_argument("incident_id")
+    timeline.add_argument("--as-of", default=None, help="ISO 8601 instant with offset")
+    timeline.add_argument("--position", type=int, default=None, help="state after N entries")
+    timeline.add_argument("--access", action="store_true", help="also list audited reads")
+
+    replay = add("replay", cmd_replay, "an incident step by step, with the state after each")
+    replay.add_argument("incident_id")
+    replay.add_argument("--view", choices=["known", "true"], default="known")
+
+    measures = add("response-measures", cmd_measures, "response times and escalations")
+    measures.add_argument("--incident", default=None)
+    measures.add_argument("--school", default=None)
+    measures.add_argument("--responder", default=None)
+    measures.add_argument("--period", default=None, help="YYYY-MM")
+
+    disclosures = add("disclosures", cmd_disclosures, "a student's record of disclosures")
+    disclosures.add_argument("student_ref")
+
+    audit = add("audit", _audit_usage, "audit history export and tamper verification")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = sub.add_parser("verify", help="check every store's hash chain and anchors")
+    verify.set_defaults(fn=cmd_audit_verify)
+    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--data-dir", default=argparse.SUPPRESS)
+    verify.add_argument("--nats-url", default=None)
+    verify.add_argument("--offline", action="store_true", help="skip the anchors on NATS")
+    export = sub.add_parser("export", help="audit entries to stdout")
+    export.set_defaults(fn=cmd_audit_export)
+    export.add_argument("--format", choices=["csv", "ndjson"], required=True)
+    export.add_argument("--since", default=None)
+    export.add_argument("--until", default=None)
+    export.add_argument("--school", default=None)
+    export.add_argument("--student", default=None)
+    export.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    export.add_argument("--data-dir", default=argparse.SUPPRESS)
+
+
+def _audit_usage(args: argparse.Namespace) -> None:
+    raise CliError("use `lantern audit verify` or `lantern audit export`", code=EXIT_INPUT)
