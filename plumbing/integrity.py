@@ -34,7 +34,7 @@ GENESIS = "0" * 64
 MODIFIED = "modified"  # the record at a chained position no longer hashes as it did
 DELETED = "deleted"  # a chained position is missing from the store
 REORDERED = "reordered"  # the record found at a position was chained at another one
-INSERTED = "inserted"  # a position inside the chained range that was never chained
+INSERTED = "inserted"  # an unchained record inside the chained range (in a gap, or pushing others)
 TRUNCATED = "truncated"  # the newest chained/anchored records are gone
 CHAIN_ALTERED = "chain_altered"  # the chain table itself no longer folds consistently
 ANCHOR_MISMATCH = "anchor_mismatch"  # a signed checkpoint disagrees with the chain
@@ -174,17 +174,23 @@ def verify(
             breaks.append(Break(store, position, TRUNCATED, "a newest chained record is gone"))
         else:
             breaks.append(Break(store, position, DELETED, "chained record is missing"))
+    actual_hashes = {p: record_hash(r) for p, r in by_position.items()}
+    found_at: dict[str, list[int]] = {}
+    for p, rh in actual_hashes.items():
+        found_at.setdefault(rh, []).append(p)
     for position, link in sorted(chained.items()):
-        record = by_position.get(position)
-        if record is None:
-            continue
-        actual = record_hash(record)
-        if actual == link.record_hash:
+        actual = actual_hashes.get(position)
+        if actual is None or actual == link.record_hash:
             continue
         elsewhere = [p for p in chained_at_hash.get(actual, []) if p != position]
+        moved_to = [p for p in found_at.get(link.record_hash, []) if p != position]
         if elsewhere:
             breaks.append(
                 Break(store, position, REORDERED, f"holds the record chained at {elsewhere[0]}")
+            )
+        elif moved_to:
+            breaks.append(
+                Break(store, position, INSERTED, f"a record never chained; pushed to {moved_to[0]}")
             )
         else:
             breaks.append(Break(store, position, MODIFIED, "content differs from its hash"))
