@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
@@ -22,7 +23,8 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.consumer import TrackedConsumer
+from plumbing.application import LanternApplication
+from plumbing.consumer import Decide, TrackedConsumer
 from plumbing.relay import OutboxRelay
 from plumbing.streams import ensure_streams
 
@@ -40,6 +42,34 @@ class Subscription:
     stream: str
     subject: str
     durable: str
+
+
+def follow(
+    app: LanternApplication,
+    *,
+    service: str,
+    upstream: str,
+    message_type: Any,
+    decide: Decide,
+    subjects: Subjects,
+) -> Subscription:
+    """``service`` follows ``upstream``'s stream: one durable, ordered, tracked consumer."""
+    name = f"{service}-from-{upstream}"
+    consumer = TrackedConsumer(
+        app=app,
+        name=service,
+        upstream=upstream,
+        message_type=message_type,
+        decide=decide,
+        dlq_subject=subjects.dlq(name),
+        dlq_stream=subjects.dlq_stream,
+    )
+    return Subscription(
+        consumer=consumer,
+        stream=subjects.stream(upstream),
+        subject=subjects.stream_subjects(upstream),
+        durable=name,
+    )
 
 
 @dataclass

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from events.intake import IntakeEvent
 from events.subjects import DISPATCH, INTAKE, Subjects
+from plumbing.audit import audited
 from plumbing.commands import http_routes, nats_responders, openapi_route
-from plumbing.consumer import TrackedConsumer
+from plumbing.guard import Guard
 from plumbing.host import ServiceProcess
-from plumbing.messaging import MessagingHost, Subscription
+from plumbing.messaging import MessagingHost, follow
 from plumbing.relay import OutboxRelay
 from plumbing.requests import utcnow
 from plumbing.settings import Settings
@@ -24,39 +25,35 @@ def build(settings: Settings) -> ServiceProcess:
     subjects = Subjects(settings.prefix)
     cfg = config.load(settings.config_file)
     app = DispatchApplication(env=store_env(settings), policy=cfg.policy())
-    ops = operations(app)
+    guard = Guard.from_settings(settings, app)
+    ops = [*operations(app), *guard.operations()]
     relay = OutboxRelay(
         app=app,
         service=DISPATCH,
         stream=subjects.stream(DISPATCH),
-        translate=Translator(subjects, lambda i, v: app.repository.get(i, version=v)),
-    )
-    from_intake = TrackedConsumer(
-        app=app,
-        name=DISPATCH,
-        upstream=INTAKE,
-        message_type=IntakeEvent,
-        decide=lambda event, trace: app.on_intake_event(event, trace, at=utcnow()),
-        dlq_subject=subjects.dlq(f"{DISPATCH}-from-{INTAKE}"),
-        dlq_stream=subjects.dlq_stream,
+        translate=audited(
+            Translator(subjects, lambda i, v: app.repository.get(i, version=v)), subjects, DISPATCH
+        ),
     )
     messaging = MessagingHost(
         nats_url=settings.nats_url,
         subjects=subjects,
         relay=relay,
         subscriptions=[
-            Subscription(
-                consumer=from_intake,
-                stream=subjects.stream(INTAKE),
-                subject=subjects.stream_subjects(INTAKE),
-                durable=f"{DISPATCH}-from-{INTAKE}",
+            follow(
+                app,
+                service=DISPATCH,
+                upstream=INTAKE,
+                message_type=IntakeEvent,
+                decide=lambda event, trace: app.on_intake_event(event, trace, at=utcnow()),
+                subjects=subjects,
             )
         ],
-        responders=nats_responders(ops, lambda name: subjects.command(DISPATCH, name)),
+        responders=nats_responders(ops, lambda name: subjects.command(DISPATCH, name), guard),
     )
     ticker = Ticker(app.timers, app.fire, name="dispatch-deadlines")
     notifier = build_notifier(app, cfg.notifications)
-    routes = [*http_routes(ops), openapi_route("Lantern dispatch", ops)]
+    routes = [*http_routes(ops, guard), openapi_route("Lantern dispatch", ops)]
     return ServiceProcess(
         settings=settings,
         app=app,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from events.dispatch import DispatchEvent
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
+from plumbing import care_team
+from plumbing.audit import audited
 from plumbing.commands import http_routes, nats_responders, openapi_route
-from plumbing.consumer import TrackedConsumer
+from plumbing.guard import Guard
 from plumbing.host import ServiceProcess
-from plumbing.messaging import MessagingHost, Subscription
+from plumbing.messaging import MessagingHost, follow
 from plumbing.relay import OutboxRelay
 from plumbing.settings import Settings
 from plumbing.store import store_env
@@ -21,39 +23,38 @@ from services.followup.translate import Translator
 def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
     subjects = Subjects(settings.prefix)
     app = FollowupApplication(env=store_env(settings))
-    ops = operations(app, clock)
+    guard = Guard.from_settings(settings, app)
+    ops = [*operations(app, clock), *guard.operations()]
     relay = OutboxRelay(
         app=app,
         service=FOLLOWUP,
         stream=subjects.stream(FOLLOWUP),
-        translate=Translator(subjects, lambda i, v: app.repository.get(i, version=v)),
-    )
-    from_dispatch = TrackedConsumer(
-        app=app,
-        name=FOLLOWUP,
-        upstream=DISPATCH,
-        message_type=DispatchEvent,
-        decide=app.on_dispatch_event,
-        dlq_subject=subjects.dlq(f"{FOLLOWUP}-from-{DISPATCH}"),
-        dlq_stream=subjects.dlq_stream,
+        translate=audited(
+            Translator(subjects, lambda i, v: app.repository.get(i, version=v)), subjects, FOLLOWUP
+        ),
     )
     messaging = MessagingHost(
         nats_url=settings.nats_url,
         subjects=subjects,
         relay=relay,
         subscriptions=[
-            Subscription(
-                consumer=from_dispatch,
-                stream=subjects.stream(DISPATCH),
-                subject=subjects.stream_subjects(DISPATCH),
-                durable=f"{FOLLOWUP}-from-{DISPATCH}",
-            )
+            follow(
+                app,
+                service=FOLLOWUP,
+                upstream=DISPATCH,
+                message_type=DispatchEvent,
+                decide=app.on_dispatch_event,
+                subjects=subjects,
+            ),
+            care_team.subscription(app, FOLLOWUP, subjects),
         ],
-        responders=nats_responders(ops, lambda name: subjects.command(FOLLOWUP, name)),
+        responders=nats_responders(ops, lambda name: subjects.command(FOLLOWUP, name), guard),
     )
     ticker = Ticker(app.timers, app.fire, clock=clock, name="followup-timers")
-    reporter = RenewedRiskReporter(app, subjects, clock=clock, nats_url=settings.nats_url)
-    routes = [*http_routes(ops), openapi_route("Lantern follow-up", ops)]
+    reporter = RenewedRiskReporter(
+        app, subjects, clock=clock, nats_url=settings.nats_url, identify=guard.on_behalf_of
+    )
+    routes = [*http_routes(ops, guard), openapi_route("Lantern follow-up", ops)]
     return ServiceProcess(
         settings=settings,
         app=app,
