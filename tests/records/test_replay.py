@@ -198,3 +198,13 @@ def test_timeline_order_is_by_event_time_then_recording_time() -> None:
 
 def test_entries_round_trip_through_their_stored_form() -> None:
     assert all(Entry.from_dict(e.to_dict()) == e for e in STORY)
+
+
+def test_a_correction_effective_before_the_report_itself_still_wins_in_the_true_view() -> None:
+    story = [
+        *STORY[:1],
+        entry(11, "incident_corrected", 30, effective=-5, field="location", value="library"),
+    ]
+
+    assert replay.true_at(story, at(1))["incident"]["location"] == "library"
+    assert replay.known_at(story, at(1))["incident"]["location"] == "gym"

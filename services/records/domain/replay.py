@@ -145,6 +145,9 @@ def _reported(s: State, e: Entry, d: Any) -> None:
         immediate_danger=bool(d.get("immediate_danger", False)),
         reported_at=_iso(e),
     )
+    # A correction effective from before the report (true view) still wins over it.
+    for correction in inc["corrections"]:
+        _set_corrected(inc, correction["field"], correction["value"])
 
 
 def _linked(s: State, e: Entry, d: Any) -> None:
@@ -169,6 +172,10 @@ def _corrected(s: State, e: Entry, d: Any) -> None:
             "reason": d.get("reason", ""),
         }
     )
+    _set_corrected(inc, field, value)
+
+
+def _set_corrected(inc: dict[str, Any], field: str, value: str | None) -> None:
     if value is None:  # a sensitive field: its value stays at intake
         return
     if field == "categories":
