@@ -19,7 +19,7 @@ from events.codec import decode, encode
 from events.common import ErrorV1
 from events.dispatch import AcknowledgeDispatchV1, DispatchReplyV1, ResponderPagedV1
 from events.subjects import DISPATCH, Subjects
-from tests.harness import Harness, eventually
+from tests.harness import Harness, admin_headers, eventually
 from tests.system.dispatch_fixtures import response, seed_roster, short_policy
 
 pytestmark = pytest.mark.system
@@ -164,6 +164,7 @@ async def test_acknowledging_over_nats_request_reply_is_the_same_operation(
                 AcknowledgeDispatchV1(dispatch_id=first["dispatch_id"], responder_id="someone-else")
             ),
             timeout=5,
+            headers=admin_headers(),
         )
         right = await nc.request(
             subject,
@@ -173,8 +174,11 @@ async def test_acknowledging_over_nats_request_reply_is_the_same_operation(
                 )
             ),
             timeout=5,
+            headers=admin_headers(),
         )
-        malformed = await nc.request(subject, b'{"dispatch_id": "nope"}', timeout=5)
+        malformed = await nc.request(
+            subject, b'{"dispatch_id": "nope"}', timeout=5, headers=admin_headers()
+        )
     finally:
         await nc.close()
 
@@ -207,3 +211,21 @@ async def test_the_responder_inbox_gets_a_page_without_student_data(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_the_openapi_document_describes_every_dispatch_operation(
+    slow_harness: Harness,
+) -> None:
+    status, document = await slow_harness.call("GET", "dispatch", "/openapi.json")
+
+    assert status == 200
+    assert document["openapi"].startswith("3.")
+    ack = document["paths"]["/dispatches/{dispatch_id}/ack"]["post"]
+    assert ack["operationId"] == "acknowledge_dispatch"
+    assert "409" in ack["responses"]
+    assert {
+        "/dispatches",
+        "/roster/import",
+        "/dispatches/{dispatch_id}/decline",
+        "/dispatches/{dispatch_id}/status",
+    } <= set(document["paths"])
