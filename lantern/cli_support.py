@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -77,8 +78,21 @@ def call(
     body: Any = None,
     actor: str = "",
 ) -> Any:
-    """Call a service's HTTP API; a refusal raises ``ServiceError`` (handled by ``main``)."""
+    """Call a service's HTTP API; a refusal raises ``ServiceError`` (handled by ``main``).
+
+    Every call carries the caller's token, says it comes from the CLI, and
+    passes ``LANTERN_PURPOSE`` as the purpose of the access (see ``cli_auth``).
+    """
+    from lantern.cli_auth import token_for
+
     headers = {"X-Lantern-Actor": actor} if actor else {}
+    headers["X-Lantern-Interface"] = "cli"
+    token = token_for(Path(args.data_dir))
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    purpose = os.environ.get("LANTERN_PURPOSE", "")
+    if purpose:
+        headers["X-Lantern-Purpose"] = purpose
     if isinstance(body, msgspec.Struct):
         body = msgspec.to_builtins(body)
     return request(method, f"{service_url(args, service)}{path}", body, headers)

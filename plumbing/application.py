@@ -20,6 +20,8 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
 
+from plumbing import audit
+
 
 class LanternApplication(EventSourcedProjection[UUID]):
     """Load -> decide -> record.  Subclasses set ``name`` to the service name."""
@@ -33,11 +35,18 @@ class LanternApplication(EventSourcedProjection[UUID]):
     def record(self, *aggregates: Aggregate | None, tracking: Tracking | None = None) -> int:
         """Store the aggregates' pending events (and the tracking record) atomically.
 
-        Returns the number of events stored.
+        Returns the number of events stored.  The audit entry of the command being
+        served (if any is pending, see ``plumbing.audit``) is stored in the same
+        transaction, so no command is on record without its audit entry.
         """
         processing = ProcessingEvent[UUID](tracking=tracking)
         processing.collect_events(*aggregates)
+        entry = audit.rider() if processing.events else None
+        if entry is not None:
+            processing.collect_events(entry.aggregate())
         recordings = self._record(processing)
+        if entry is not None:
+            entry.stored = True
         self._take_snapshots(processing)
         self._notify(recordings)
         return len(processing.events)

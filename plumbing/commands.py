@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import msgspec
@@ -29,8 +29,13 @@ from structlog.contextvars import bound_contextvars
 from events.codec import ContractError, convert, decode, encode
 from events.common import ErrorV1
 from plumbing import logs
+from plumbing.access import Access, Forbidden
+from plumbing.auth import AuthError, Identity
 from plumbing.domain import Conflict, DomainError, Invalid, NotFound, Trace
 from plumbing.requests import trace_from, utcnow
+
+if TYPE_CHECKING:
+    from plumbing.guard import Guard
 
 C = TypeVar("C")
 log = logs.get("lantern.commands")
@@ -45,6 +50,7 @@ class Context:
     now: datetime
     interface: str
     headers: Mapping[str, str]
+    identity: Identity | None = None  # who the bearer token says is asking (None: no guard)
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,17 @@ class Operation(Generic[C]):
     summary: str = ""
     returns: Any = None
     actor_field: str | None = None  # a command field that names the acting person
+    #: who may call it and what it touches (``plumbing.access``); None = administrators only
+    access: Access | None = None
 
 
 def status_of(exc: BaseException) -> int:
     if isinstance(exc, ContractError):
         return 400
+    if isinstance(exc, AuthError):
+        return 401
+    if isinstance(exc, Forbidden):
+        return 403
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, Conflict):
@@ -84,6 +96,8 @@ def status_of(exc: BaseException) -> int:
 def refusal(exc: BaseException) -> ErrorV1:
     if isinstance(exc, ContractError):
         return ErrorV1(error=exc.reason, field=exc.field)
+    if isinstance(exc, AuthError):
+        return ErrorV1(error=exc.message, field="authorization")
     if isinstance(exc, DomainError):
         return ErrorV1(error=exc.message, field=exc.field)
     log.exception("unexpected error", error=repr(exc))
@@ -91,22 +105,37 @@ def refusal(exc: BaseException) -> ErrorV1:
 
 
 async def execute(
-    op: Operation[Any], data: bytes | dict[str, Any], headers: Mapping[str, str], interface: str
+    op: Operation[Any],
+    data: bytes | dict[str, Any],
+    headers: Mapping[str, str],
+    interface: str,
+    guard: Guard | None = None,
 ) -> Result:
-    """Validate, run the operation off the event loop, and shape the reply."""
+    """Authenticate, validate, authorize and audit, run off the event loop, shape the reply.
+
+    The guard is the one enforcement point for HTTP and NATS alike (and the CLI,
+    which speaks HTTP): see ``plumbing.guard``.
+    """
     try:
+        identity = guard.identify(headers) if guard is not None else None
         command = decode(data, op.kind) if isinstance(data, bytes) else convert(data, op.kind)
         actor = str(getattr(command, op.actor_field, "")) if op.actor_field else ""
         context = Context(
-            trace=trace_from(headers, interface=interface, actor=actor),
+            trace=trace_from(
+                headers, interface=interface, actor=actor or (identity.subject if identity else "")
+            ),
             now=utcnow(),
             interface=interface,
             headers=headers,
+            identity=identity,
         )
         with bound_contextvars(
             correlation_id=context.trace.correlation_id, causation_id=context.trace.causation_id
         ):
-            outcome = await anyio.to_thread.run_sync(op.handle, command, context)
+            if guard is None:
+                outcome = await anyio.to_thread.run_sync(op.handle, command, context)
+            else:
+                outcome = await anyio.to_thread.run_sync(guard.run, op, command, context)
     except Exception as exc:  # noqa: BLE001 - every refusal becomes an ErrorV1
         return Result(refusal(exc), status_of(exc))
     return outcome if isinstance(outcome, Result) else Result(outcome)
@@ -138,7 +167,7 @@ def _loosely(params: dict[str, Any], kind: type[Any]) -> dict[str, Any]:
         return params  # the strict conversion reports the field
 
 
-def http_routes(operations: list[Operation[Any]]) -> list[BaseRoute]:
+def http_routes(operations: list[Operation[Any]], guard: Guard | None = None) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for op in operations:
 
@@ -147,7 +176,7 @@ def http_routes(operations: list[Operation[Any]]) -> list[BaseRoute]:
                 data = _http_data(op, request, await request.body())
             except ContractError as exc:
                 return _response(Result(refusal(exc), 400))
-            return _response(await execute(op, data, request.headers, "http"))
+            return _response(await execute(op, data, request.headers, "http", guard))
 
         routes.append(Route(op.path, endpoint, methods=[op.method], name=op.name))
     return routes
@@ -162,7 +191,7 @@ Responder = Callable[[bytes, dict[str, str]], Any]
 
 
 def nats_responders(
-    operations: list[Operation[Any]], subject: Callable[[str], str]
+    operations: list[Operation[Any]], subject: Callable[[str], str], guard: Guard | None = None
 ) -> dict[str, Callable[[bytes, dict[str, str]], Any]]:
     """Request-reply handlers keyed by subject; each returns (reply bytes, headers)."""
     responders: dict[str, Callable[[bytes, dict[str, str]], Any]] = {}
@@ -171,7 +200,7 @@ def nats_responders(
         async def respond(
             raw: bytes, headers: dict[str, str], op: Operation[Any] = op
         ) -> tuple[bytes, dict[str, str]]:
-            result = await execute(op, raw or b"{}", headers, "nats")
+            result = await execute(op, raw or b"{}", headers, "nats", guard)
             return encode(result.body), {STATUS_HEADER: str(result.status)}
 
         responders[subject(op.name)] = respond
@@ -196,6 +225,8 @@ def openapi(title: str, operations: list[Operation[Any]]) -> dict[str, Any]:
             "responses": {
                 "200": {"description": "OK"},
                 "400": {"description": "Bad input (names the field)", **error},
+                "401": {"description": "No valid bearer token", **error},
+                "403": {"description": "Not allowed (audited as refused)", **error},
                 "404": {"description": "Not found", **error},
                 "409": {"description": "State conflict", **error},
                 "422": {"description": "Unacceptable value", **error},
@@ -225,7 +256,11 @@ def openapi(title: str, operations: list[Operation[Any]]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1"},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
     }
 
 

@@ -66,6 +66,7 @@ class TrackedConsumer:
         self.dlq_stream = dlq_stream
         self.max_deliveries = max_deliveries
         self.backoff_s = backoff_s
+        self.consumes = tags_of(message_type)
 
     def delay_for(self, deliveries: int) -> float:
         return self.backoff_s[min(deliveries, len(self.backoff_s)) - 1]
@@ -101,6 +102,10 @@ class TrackedConsumer:
         if await anyio.to_thread.run_sync(self.app.is_processed, self.upstream, position):
             await msg.ack()
             return Outcome("duplicate")
+        schema = headers.get(h.SCHEMA, "")
+        if schema and self.consumes and schema not in self.consumes:
+            await msg.ack()  # a kind this consumer does not read (audit entries...): not poison
+            return Outcome("ignored", schema)
         try:
             event = decode(msg.data, self.message_type)
         except ContractError as exc:
@@ -153,6 +158,13 @@ class TrackedConsumer:
         await msg.ack()
         log.error("parked in dead-letter stream", consumer=self.name, reason=reason)
         return Outcome("parked", reason)
+
+
+def tags_of(message_type: Any) -> frozenset[str]:
+    """The contract tags a consumer decodes (empty when they cannot be told)."""
+    kinds = getattr(message_type, "__args__", None) or (message_type,)
+    tags = {getattr(getattr(k, "__struct_config__", None), "tag", None) for k in kinds}
+    return frozenset(t for t in tags if isinstance(t, str))
 
 
 def _deliveries(msg: Msg) -> int:

@@ -30,6 +30,7 @@ class Settings:
     postgres_dsn: str = ""
     postgres_schema: str = ""
     cipher_key: str = ""
+    auth_secret: str = ""  # the district's token-signing secret (plumbing.auth)
     dev_mode: bool = True
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
     options: dict[str, str] = field(default_factory=dict)
@@ -48,6 +49,7 @@ class Settings:
             "postgres_dsn": env.get("LANTERN_POSTGRES_DSN", ""),
             "postgres_schema": env.get("LANTERN_POSTGRES_SCHEMA", ""),
             "cipher_key": env.get("LANTERN_CIPHER_KEY", ""),
+            "auth_secret": env.get("LANTERN_AUTH_SECRET", ""),
             "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
             "config_file": env.get("LANTERN_CONFIG", ""),
         }

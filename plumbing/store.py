@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from psycopg.conninfo import conninfo_to_dict
 
+from plumbing.auth import dev_secret_file
 from plumbing.settings import Settings
+
+DEV_CIPHER_FILE = "cipher.key"
 
 
 class StoreConfigError(ValueError):
@@ -39,12 +42,26 @@ def store_env(settings: Settings) -> dict[str, str]:
             env["POSTGRES_SCHEMA"] = settings.postgres_schema
     else:  # pragma: no cover - Literal guards this
         raise StoreConfigError(f"unknown store {settings.store!r}")
-    if settings.cipher_key:
+    key = cipher_key(settings)
+    if key:
         env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
-        env["CIPHER_KEY"] = settings.cipher_key
+        env["CIPHER_KEY"] = key
         env["COMPRESSOR_TOPIC"] = "eventsourcing.compressor:ZlibCompressor"
     elif not settings.dev_mode:
         raise StoreConfigError(
             "LANTERN_CIPHER_KEY is required outside development mode (LANTERN_DEV_MODE=0)"
         )
     return env
+
+
+def cipher_key(settings: Settings) -> str:
+    """The configured key; in development mode a generated one kept under the data dir.
+
+    So dev data is encrypted at rest too, and every process of one ``lantern up``
+    finds the same key.  The in-memory store (application tests) stays plain.
+    """
+    if settings.cipher_key or not settings.dev_mode or settings.store == "memory":
+        return settings.cipher_key
+    from eventsourcing.cryptography import AESCipher
+
+    return dev_secret_file(settings.data_dir, DEV_CIPHER_FILE, AESCipher.create_key(32))

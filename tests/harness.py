@@ -15,10 +15,20 @@ import httpx
 from events.subjects import Subjects
 from lantern.natsserver import free_port
 from lantern.services import builder
+from plumbing import auth
 from plumbing.host import ServiceProcess
 from plumbing.settings import Settings
 
 T = TypeVar("T")
+
+#: The district secret of every harness: tests mint tokens with it (see Harness.token).
+TEST_AUTH_SECRET = "lantern-test-secret"
+
+
+def admin_headers() -> dict[str, str]:
+    """Headers of a district administrator, for requests sent without the harness (NATS)."""
+    token = auth.issue(TEST_AUTH_SECRET.encode(), subject="test-admin", role=auth.Role.ADMIN)
+    return {auth.AUTH_HEADER: f"Bearer {token}"}
 
 
 @dataclass
@@ -36,8 +46,26 @@ class Harness:
     store: dict[str, str]
     running: dict[str, Running] = field(default_factory=dict)
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
+    #: the identity ``call`` uses unless told otherwise: a district administrator
+    default_token: str = field(
+        default_factory=lambda: auth.issue(
+            TEST_AUTH_SECRET.encode(), subject="test-admin", role=auth.Role.ADMIN
+        )
+    )
+
+    def token(self, subject: str, role: str, schools: tuple[str, ...] = (), **more: Any) -> str:
+        return auth.issue(
+            TEST_AUTH_SECRET.encode(), subject=subject, role=role, schools=schools, **more
+        )
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {auth.AUTH_HEADER: f"Bearer {token or self.default_token}"}
 
     def settings(self, service: str) -> Settings:
+        # The CLI signs its dev identity with the secret it finds under the data dir.
+        secret_file = Path(self.store["data_dir"]) / auth.DEV_SECRET_FILE
+        if not secret_file.exists():
+            secret_file.write_text(TEST_AUTH_SECRET)
         return Settings(
             service=service,
             data_dir=Path(self.store["data_dir"]),
@@ -48,6 +76,7 @@ class Harness:
             postgres_dsn=self.store.get("postgres_dsn", ""),
             postgres_schema=self.store.get("postgres_schema", ""),
             config_file=self.config_file,
+            auth_secret=TEST_AUTH_SECRET,
         )
 
     async def start(self, service: str) -> ServiceProcess:
@@ -77,9 +106,16 @@ class Harness:
             with contextlib.suppress(Exception):
                 await self.stop(service)
 
-    async def call(self, method: str, service: str, path: str, body: Any = None) -> tuple[int, Any]:
+    async def call(
+        self, method: str, service: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any]:
         async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.request(method, f"{self.running[service].url}{path}", json=body)
+            response = await client.request(
+                method,
+                f"{self.running[service].url}{path}",
+                json=body,
+                headers=self.headers(token),
+            )
         return response.status_code, response.json()
 
     async def seed(self, schools: int = 1) -> None:

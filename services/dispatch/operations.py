@@ -18,12 +18,43 @@ from events.dispatch import (
     SwapShiftV1,
     UpdateDispatchStatusV1,
 )
+from plumbing import access
+from plumbing.access import READERS, STAFF, Resource
+from plumbing.auth import Role
 from plumbing.commands import Context, Operation, Result
-from plumbing.domain import Invalid
+from plumbing.domain import Invalid, NotFound
 from services.dispatch.application import DispatchApplication
+from services.dispatch.domain.response import IncidentResponse
+
+#: acting on a dispatch: the responder themselves, a supervisor of the school (escalation
+#: reaches supervisors), an administrator
+RESPONDERS = frozenset({Role.RESPONDER, Role.SUPERVISOR, Role.ADMIN})
+SHIFTS = frozenset({Role.SUPERVISOR, Role.ADMIN})  # on-call changes
 
 
 def operations(app: DispatchApplication) -> list[Operation[Any]]:
+    def resource(response: IncidentResponse) -> Resource:
+        """What access rules need: the incident's school and who was dispatched to it."""
+        incident_id = str(response.incident_id)
+        dispatched = {
+            d["responder_id"] for d in app.dispatches() if d["incident_id"] == incident_id
+        }
+        return Resource(
+            incident_id=incident_id,
+            school_id=response.school_id,
+            student_ref=response.student_ref,
+            responders=frozenset(dispatched),
+        )
+
+    def by_incident(q: Any) -> Resource:
+        response = app._response_or_none(q.incident_id)
+        if response is None:
+            raise NotFound(f"dispatch has not seen incident {q.incident_id}", "incident_id")
+        return resource(response)
+
+    def by_dispatch(c: Any) -> Resource:
+        return resource(app.response_of(c.dispatch_id))
+
     def enroll(command: AddResponderV1, ctx: Context) -> Result:
         app.enroll_responders([command], trace=ctx.trace)
         return Result({"responder_id": command.responder_id}, 201)
@@ -99,7 +130,14 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
         )
 
     return [
-        Operation("add_responder", AddResponderV1, "POST", "/roster/responders", enroll),
+        Operation(
+            "add_responder",
+            AddResponderV1,
+            "POST",
+            "/roster/responders",
+            enroll,
+            access=access.admin(),
+        ),
         Operation(
             "import_roster",
             ImportRosterV1,
@@ -107,6 +145,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "/roster/import",
             import_roster,
             summary="Add or update many responders, all or nothing",
+            access=access.admin(),
         ),
         Operation(
             "set_availability",
@@ -114,6 +153,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "POST",
             "/roster/responders/{responder_id}/availability",
             availability,
+            access=access.admin(Role.SUPERVISOR),
         ),
         Operation(
             "add_override",
@@ -121,10 +161,23 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "POST",
             "/roster/responders/{responder_id}/overrides",
             override,
+            access=access.admin(Role.SUPERVISOR),
         ),
-        Operation("swap_shift", SwapShiftV1, "POST", "/roster/swaps", swap),
         Operation(
-            "list_roster", ListRosterV1, "GET", "/roster/responders", lambda _, __: app.responders()
+            "swap_shift",
+            SwapShiftV1,
+            "POST",
+            "/roster/swaps",
+            swap,
+            access=access.admin(Role.SUPERVISOR),
+        ),
+        Operation(
+            "list_roster",
+            ListRosterV1,
+            "GET",
+            "/roster/responders",
+            lambda _, __: app.responders(),
+            access=access.read(STAFF, student_data=False),
         ),
         Operation(
             "show_response",
@@ -132,6 +185,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "GET",
             "/incidents/{incident_id}/response",
             lambda q, _: app.response_view(q.incident_id),
+            access=access.read(READERS, by_incident),
         ),
         Operation(
             "list_dispatches",
@@ -139,6 +193,8 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "GET",
             "/dispatches",
             lambda q, _: app.dispatches(responder=q.responder_id, state=q.state),
+            summary="Dispatches (a responder lists only their own: responder_id=you)",
+            access=access.read(READERS, self_field="responder_id", student_data=False),
         ),
         Operation(
             "acknowledge_dispatch",
@@ -149,6 +205,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             returns=DispatchReplyV1,
             summary="I have it: stops every pending escalation step",
             actor_field="responder_id",
+            access=access.command(RESPONDERS, by_dispatch, self_field="responder_id"),
         ),
         Operation(
             "decline_dispatch",
@@ -159,6 +216,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             returns=DispatchReplyV1,
             summary="Decline with a reason: the chain moves on at once",
             actor_field="responder_id",
+            access=access.command(RESPONDERS, by_dispatch, self_field="responder_id"),
         ),
         Operation(
             "update_dispatch_status",
@@ -169,6 +227,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             returns=DispatchReplyV1,
             summary="Field status: en_route, with_student, stabilized, handed_off, resolved",
             actor_field="responder_id",
+            access=access.command(RESPONDERS, by_dispatch, self_field="responder_id"),
         ),
     ]
 

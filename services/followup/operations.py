@@ -6,9 +6,13 @@ the timers and the commands agree on time in an accelerated demo too.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from events import followup as f
+from plumbing import access, care_team
+from plumbing.access import EVERYONE, READERS, STAFF, Access, Resource
+from plumbing.auth import Role
 from plumbing.commands import Context, Operation, Result
 from plumbing.timers import Clock
 from services.followup.application import FollowupApplication
@@ -84,7 +88,7 @@ def operations(app: FollowupApplication, clock: Clock) -> list[Operation[Any]]:
         return Result(app.publish_protocol(c, trace=ctx.trace).as_record(), 201)
 
     by = "by"
-    return [
+    ops: list[Operation[Any]] = [
         Operation("list_plans", f.ListPlansV1, "GET", "/plans", lambda q, _: app.plans(q)),
         Operation(
             "show_plan",
@@ -243,3 +247,58 @@ def operations(app: FollowupApplication, clock: Clock) -> list[Operation[Any]]:
             lambda q, _: app.measures(q, as_of=clock()),
         ),
     ]
+    rules = access_rules(app)
+    return [replace(op, access=rules[op.name]) for op in ops]
+
+
+def access_rules(app: FollowupApplication) -> dict[str, Access]:
+    """Who may call each operation, and the plan (so incident, school, student) it touches."""
+
+    def plan(plan_id: Any) -> Resource:
+        found = app.plan(plan_id)
+        dispatched = care_team.members(app, found.incident_id)
+        return Resource(
+            incident_id=str(found.incident_id),
+            school_id=found.school_id,
+            student_ref=found.student_ref,
+            responders=dispatched | {found.owner_id},
+        )
+
+    def by_plan(c: Any) -> Resource:
+        return plan(c.plan_id)
+
+    def by_item(field: str) -> Any:
+        return lambda c: plan(app.board.plan_of(getattr(c, field), field))
+
+    def acting(scope: Any) -> Access:
+        return access.command(STAFF, scope, self_field="by")
+
+    rules = {
+        "list_plans": access.read(READERS, self_field="owner_id"),  # a responder: owner_id=you
+        "show_plan": access.read(READERS, by_plan),
+        "list_resources": access.read(EVERYONE, student_data=False),
+        "add_resource": access.admin(),
+        "show_protocol": access.read(EVERYONE, student_data=False),
+        "publish_protocol": access.admin(),
+        "show_measures": access.read(
+            frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN}), student_data=False
+        ),
+    }
+    for name in ("complete_checkin", "no_show_checkin", "reschedule_checkin"):
+        rules[name] = acting(by_item("checkin_id"))
+    rules["advance_referral"] = acting(by_item("referral_id"))
+    rules["withdraw_consent"] = acting(by_item("consent_id"))
+    for name in (
+        "reassign_plan",
+        "revise_safety_plan",
+        "record_guardian_notified",
+        "record_guardian_not_notified",
+        "propose_referral",
+        "grant_consent",
+        "record_disclosure",
+        "record_reentry_meeting",
+        "record_accommodations",
+        "schedule_reentry_checkin",
+    ):
+        rules[name] = acting(by_plan)
+    return rules

@@ -62,6 +62,7 @@ class RenewedRiskReporter:
         nats_url: str = "",
         interval_s: float = 0.5,
         timeout_s: float = 5.0,
+        identify: Callable[[str], dict[str, str]] = lambda _: {},
     ) -> None:
         self.app = app
         self.subjects = subjects
@@ -70,6 +71,8 @@ class RenewedRiskReporter:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.reported = 0
+        #: headers that authenticate a request made on behalf of the person who found the risk
+        self.identify = identify
 
     async def report_pending(self, send: Send) -> int:
         """Submit every pending report once; returns how many were settled (accepted/refused)."""
@@ -78,6 +81,7 @@ class RenewedRiskReporter:
             self.app.board.pending_reports
         ):
             headers = {CORRELATION_HEADER: facts["correlation_id"], ACTOR_HEADER: facts["by"]}
+            headers.update(self.identify(facts["by"]))
             raw, reply_headers = await send(
                 self.subjects.report_incident, encode(report_for(checkin_id, facts)), headers
             )

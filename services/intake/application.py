@@ -33,6 +33,7 @@ from events.intake import (
 )
 from plumbing.application import LanternApplication
 from plumbing.domain import Conflict, Invalid, NotFound, Trace
+from plumbing.privacy import Sealer
 from services.intake.domain.facts import CORRECTABLE, ReportFacts
 from services.intake.domain.incident import Incident
 from services.intake.domain.schools import DIRECTORY_ID, SchoolDirectory
@@ -91,6 +92,14 @@ def triage_of(command: ReportIncidentV1) -> Triage:
 class IntakeApplication(LanternApplication):
     name = "intake"
 
+    def __init__(self, env: dict[str, str] | None = None, sealer: Sealer | None = None) -> None:
+        super().__init__(env)
+        #: seals student details and note texts with the student's own key (crypto-shredding)
+        self.sealer = sealer
+
+    def _seal(self, student_ref: str, text: str) -> str:
+        return self.sealer.seal(student_ref, text) if self.sealer else text
+
     # -- reports -------------------------------------------------------------------------
     def report_incident(self, command: ReportIncidentV1, *, at: datetime, trace: Trace) -> Accepted:
         return self._once_more_on_conflict(lambda: self._report(command, at, trace))
@@ -98,6 +107,7 @@ class IntakeApplication(LanternApplication):
     def _report(self, command: ReportIncidentV1, at: datetime, trace: Trace) -> Accepted:
         report_id = incident_id_for(command.idempotency_key)
         facts, decided = facts_of(command), triage_of(command)
+        facts = replace(facts, note=self._seal(command.student_ref, facts.note))
         repeated = self._repeated(command, report_id)
         if repeated is not None:  # told again, so a lost reply loses no call-911 instruction
             return replace(repeated, triage=decided)
@@ -106,7 +116,7 @@ class IntakeApplication(LanternApplication):
         if command.linked_incident_id is not None:
             self.incident(command.linked_incident_id, field="linked_incident_id")
         file = self._student_file(command.student_ref, trace)
-        details = details_of(command)
+        details = {k: self._seal(command.student_ref, v) for k, v in details_of(command).items()}
         follows_open = file.open_incident_id == command.linked_incident_id
         if file.open_incident_id is not None and not follows_open:
             incident = self.incident(file.open_incident_id)
@@ -162,7 +172,7 @@ class IntakeApplication(LanternApplication):
     def add_note(self, command: AddNoteV1, *, at: datetime, trace: Trace) -> Incident:
         def change(incident: Incident) -> None:
             incident.note(
-                text=command.text,
+                text=self._seal(incident.student_ref, command.text),
                 warning_signs=list(command.warning_signs),
                 by=command.by,
                 at=at,
@@ -194,7 +204,8 @@ class IntakeApplication(LanternApplication):
                 return None
             file = self._student_file(incident.student_ref, trace)
             detail = command.field.removeprefix("student_details.")
-            file.record_details({detail: value}, incident.id, trace)
+            sealed = self._seal(incident.student_ref, value) if isinstance(value, str) else value
+            file.record_details({detail: sealed}, incident.id, trace)
             return file
 
         return self._change(command.incident_id, change)
@@ -273,6 +284,25 @@ class IntakeApplication(LanternApplication):
         if not isinstance(incident, Incident):
             raise NotFound(f"no incident {incident_id}", field=field)
         return incident
+
+    def student_view(self, student_ref: str) -> dict[str, Any]:
+        """The student's details and note texts, opened with their key (``[shredded]`` after)."""
+        file_id = student_file_id(student_ref)
+        if not self.exists(file_id):
+            raise NotFound(f"no student {student_ref}", field="student_ref")
+        opened = self.sealer.open if self.sealer else (lambda _, text: text)
+        details: dict[str, str] = {}
+        notes: list[dict[str, Any]] = []
+        for event in self.repository.event_store.get(file_id):
+            if isinstance(event, StudentFile.DetailsRecorded):
+                details.update({k: opened(student_ref, v) for k, v in event.details.items()})
+            elif isinstance(event, StudentFile.IncidentOpened):
+                for e in self.repository.event_store.get(event.incident_id):
+                    text = getattr(e, "text", None) or getattr(e, "note", None)
+                    if isinstance(text, str) and text:
+                        incident = str(e.originator_id)
+                        notes.append({"incident_id": incident, "text": opened(student_ref, text)})
+        return {"student_ref": student_ref, "details": details, "notes": notes}
 
     def incident_view(self, incident_id: UUID) -> dict[str, Any]:
         incident = self.incident(incident_id)

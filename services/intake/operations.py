@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.access import ShowStudentV1, ShredStudentV1
 from events.intake import (
     AddNoteV1,
     AddSchoolV1,
@@ -22,6 +23,9 @@ from events.intake import (
     ShowIncidentV1,
 )
 from events.vocabulary import RiskLevel
+from plumbing import access, care_team, privacy
+from plumbing.access import EVERYONE, STAFF, Resource
+from plumbing.auth import Role
 from plumbing.commands import Context, Operation, Result
 from services.intake.application import Accepted, IntakeApplication
 from services.intake.domain.incident import Incident
@@ -49,7 +53,37 @@ def changed(incident: Incident) -> IncidentChangedV1:
     )
 
 
+#: who may add to an incident: its reporter, responders dispatched to it, supervisors, admin
+NOTERS = frozenset({Role.REPORTER, *STAFF})
+RECORDS = frozenset({Role.COMPLIANCE, Role.ADMIN})
+
+
 def operations(app: IntakeApplication) -> list[Operation[Any]]:
+    def incident(q: Any) -> Resource:
+        """What access rules need of the incident a request is about."""
+        found = app.incident(q.incident_id)
+        return Resource(
+            incident_id=str(found.id),
+            school_id=found.school_id,
+            student_ref=found.student_ref,
+            reporters=frozenset({found.reporter_id}),
+            responders=care_team.members(app, found.id),
+        )
+
+    def new_report(c: ReportIncidentV1) -> Resource:
+        return Resource(school_id=c.school_id, student_ref=c.student_ref)
+
+    def student(q: Any) -> Resource:
+        return Resource(student_ref=q.student_ref)
+
+    def shred(c: ShredStudentV1, ctx: Context) -> dict[str, Any]:
+        if app.sealer is None:
+            raise RuntimeError("no key store is configured")
+        by = ctx.identity.subject if ctx.identity else ctx.trace.actor
+        return privacy.shred_student(
+            app, app.sealer, c.student_ref, reason=c.reason, by=by, at=ctx.now, trace=ctx.trace
+        )
+
     def report(command: ReportIncidentV1, ctx: Context) -> Result:
         accepted = app.report_incident(command, at=ctx.now, trace=ctx.trace)
         return Result(accepted_reply(accepted), 200 if accepted.duplicate else 201)
@@ -61,7 +95,14 @@ def operations(app: IntakeApplication) -> list[Operation[Any]]:
     def change(method: Any) -> Any:
         return lambda command, ctx: changed(method(command, at=ctx.now, trace=ctx.trace))
 
-    def later(name: str, kind: type[Any], path: str, method: Any, summary: str) -> Operation[Any]:
+    def later(
+        name: str,
+        kind: type[Any],
+        path: str,
+        method: Any,
+        summary: str,
+        roles: frozenset[Role] = STAFF,
+    ) -> Operation[Any]:
         return Operation(
             name,
             kind,
@@ -71,6 +112,7 @@ def operations(app: IntakeApplication) -> list[Operation[Any]]:
             summary=summary,
             returns=IncidentChangedV1,
             actor_field="by",
+            access=access.command(roles, incident, self_field="by"),
         )
 
     return [
@@ -83,6 +125,7 @@ def operations(app: IntakeApplication) -> list[Operation[Any]]:
             summary="Report a student in distress (durable before the reply)",
             returns=IncidentAcceptedV1,
             actor_field="reporter_id",
+            access=access.command(NOTERS, new_report, self_field="reporter_id"),
         ),
         Operation(
             "show_incident",
@@ -91,8 +134,9 @@ def operations(app: IntakeApplication) -> list[Operation[Any]]:
             "/incidents/{incident_id}",
             lambda q, _: app.incident_view(q.incident_id),
             summary="An incident as it stands, with its history of changes",
+            access=access.read(EVERYONE, incident),
         ),
-        later("add_note", AddNoteV1, "notes", app.add_note, "Add a note or warning signs"),
+        later("add_note", AddNoteV1, "notes", app.add_note, "Add a note or warning signs", NOTERS),
         later(
             "reclassify_risk",
             ReclassifyRiskV1,
@@ -115,6 +159,31 @@ def operations(app: IntakeApplication) -> list[Operation[Any]]:
             "Cancel, with a reason (a false alarm)",
         ),
         later("close_incident", CloseIncidentV1, "close", app.close_incident, "Close the incident"),
-        Operation("list_schools", ListSchoolsV1, "GET", "/schools", lambda _, __: app.schools()),
-        Operation("add_school", AddSchoolV1, "POST", "/schools", add_school),
+        Operation(
+            "list_schools",
+            ListSchoolsV1,
+            "GET",
+            "/schools",
+            lambda _, __: app.schools(),
+            access=access.read(EVERYONE, student_data=False),
+        ),
+        Operation("add_school", AddSchoolV1, "POST", "/schools", add_school, access=access.admin()),
+        Operation(
+            "show_student",
+            ShowStudentV1,
+            "GET",
+            "/students/{student_ref}",
+            lambda q, _: app.student_view(q.student_ref),
+            summary="A student's identifying details and note texts (audited)",
+            access=access.read(RECORDS, student),
+        ),
+        Operation(
+            "shred_student",
+            ShredStudentV1,
+            "POST",
+            "/students/{student_ref}/shred",
+            shred,
+            summary="Crypto-shred a student's PII (retention); the history stays verifiable",
+            access=access.Access(access.COMMAND, RECORDS, True, student, None, False),
+        ),
     ]

@@ -19,7 +19,7 @@ import pytest
 from events.subjects import INTAKE, Subjects
 from lantern.natsserver import free_port
 from services.dispatch.domain.response import IncidentResponse
-from tests.harness import Harness, eventually
+from tests.harness import TEST_AUTH_SECRET, Harness, admin_headers, eventually
 from tests.nats_process import OwnNats
 
 pytestmark = [pytest.mark.system, pytest.mark.faults]
@@ -97,6 +97,7 @@ async def test_intake_killed_between_storing_and_publishing_delivers_exactly_onc
         "LANTERN_NATS_URL": own_nats.url,
         "LANTERN_PREFIX": subjects.prefix,
         "LANTERN_DATA_DIR": str(tmp_path / "intake"),
+        "LANTERN_AUTH_SECRET": TEST_AUTH_SECRET,
         "LANTERN_STORE": store["store"],
         "LANTERN_POSTGRES_DSN": store.get("postgres_dsn", ""),
         "LANTERN_POSTGRES_SCHEMA": store.get("postgres_schema", ""),
@@ -106,7 +107,7 @@ async def test_intake_killed_between_storing_and_publishing_delivers_exactly_onc
     own_nats.stop()  # the relay cannot publish: the report stays stored-but-unpublished
     intake = serve(INTAKE, env, port)
     try:
-        async with httpx.AsyncClient(timeout=5) as client:
+        async with httpx.AsyncClient(timeout=5, headers=admin_headers()) as client:
 
             async def up() -> bool:
                 try:
@@ -143,9 +144,14 @@ async def test_intake_killed_between_storing_and_publishing_delivers_exactly_onc
 
             assert await eventually(lambda: current_responder(harness, incident_id), 30) == "r-a"
             nc = await nats.connect(own_nats.url)
-            info = await nc.jetstream().stream_info(subjects.stream(INTAKE))
+            js = nc.jetstream()
+            info = await js.stream_info(subjects.stream(INTAKE))
+            published = [
+                (await js.get_msg(subjects.stream(INTAKE), seq=seq)).subject
+                for seq in range(1, info.state.last_seq + 1)
+            ]
             await nc.close()
-            assert info.state.messages == 1
+            assert published.count(subjects.incident_reported) == 1  # audit entries aside
             assert await assigned_count(harness, incident_id) == 1
     finally:
         intake.kill()

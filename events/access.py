@@ -1,0 +1,73 @@
+"""Access control's part of the contract: break-the-glass, its review, and crypto-shredding.
+
+Every service serves these the same way (``<prefix>.cmd.<service>.<name>`` and
+HTTP).  Audit entries themselves are ``events.audit.AuditRecordedV1``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from events.common import Note, Reason, Ref
+
+Minutes = Annotated[int, msgspec.Meta(ge=1, le=60)]
+
+
+class BreakGlassV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Ask for emergency access beyond one's role: a reason, at most 60 minutes, reviewed later."""
+
+    reason: Reason
+    minutes: Minutes = 30
+    incident_id: UUID | None = None  # what the emergency is about, when known
+
+
+class BreakGlassGrantedV1(msgspec.Struct, frozen=True, kw_only=True):
+    """A short-lived token carrying the grant; send it instead of the usual one."""
+
+    token: str
+    until: datetime
+    audit_id: str
+
+
+class ListBreakGlassV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Break-the-glass accesses recorded by one service (compliance's review queue)."""
+
+    unreviewed: bool = True
+
+
+class ReviewBreakGlassV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Compliance looked at one break-the-glass access and says what they found."""
+
+    audit_id: UUID
+    note: Note = ""
+
+
+class ShredStudentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A retention decision: destroy the student's data key, so their PII becomes unreadable.
+
+    The events stay (the history and its hash chain remain verifiable); only the
+    sealed fields can no longer be opened, and readers show ``[shredded]``.
+    """
+
+    student_ref: Ref
+    reason: Reason
+
+
+class ShowStudentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A student's identifying details and note texts as recorded (an audited read)."""
+
+    student_ref: Ref
+
+
+MESSAGES: dict[str, type[msgspec.Struct]] = {
+    "command.break_glass.v1": BreakGlassV1,
+    "reply.break_glass_granted.v1": BreakGlassGrantedV1,
+    "query.list_break_glass.v1": ListBreakGlassV1,
+    "command.review_break_glass.v1": ReviewBreakGlassV1,
+    "command.shred_student.v1": ShredStudentV1,
+    "query.show_student.v1": ShowStudentV1,
+}

@@ -1,0 +1,145 @@
+"""The access rules, decided in one place for every operation of every service.
+
+Each :class:`~plumbing.commands.Operation` declares an :class:`Access`: whether it
+is a command or a read, whether a read touches student data (then it is
+audited), which roles may call it at all, and how to find the resource it
+touches (a ``scope`` function the service supplies: the incident's school, its
+reporter, the responders dispatched to it).  :func:`decide` applies the rules
+below to (identity, access, resource); ``plumbing.commands.execute`` calls it
+the same way for HTTP and NATS, and the CLI goes through HTTP.
+
+The rules (issue 5):
+
+* **reporter**: may report (as themselves) and list schools; may read, and add
+  to, only incidents they reported.
+* **responder**: only incidents they were dispatched to (dispatch's assignments,
+  known to every service, see ``plumbing.care_team``); acts as themselves.
+* **supervisor**: everything operational for the schools in their token.
+* **compliance**: reads everything and the audit trail; no operational command.
+* **admin**: district-wide; manages roster, schools and configuration.
+* **break-the-glass**: a responder or supervisor with an active grant
+  (``bg`` claim, at most one hour, with a reason) may go beyond their scope and
+  read student data beyond their role; never roster, configuration or audit
+  review.  Every such access is audited with ``break_glass=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from plumbing.auth import Identity, Role
+from plumbing.domain import DomainError
+
+COMMAND, READ = "command", "read"
+R = Role
+EVERYONE = frozenset(Role)
+STAFF = frozenset({R.RESPONDER, R.SUPERVISOR, R.ADMIN})  # operational staff
+READERS = frozenset({R.RESPONDER, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN})
+CAN_BREAK_GLASS = frozenset({R.RESPONDER, R.SUPERVISOR})
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (403, field ``authorization``)."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a request touches, as far as access rules care."""
+
+    incident_id: str | None = None
+    school_id: str | None = None
+    student_ref: str | None = None
+    reporters: frozenset[str] = frozenset()
+    responders: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: str  # command | read
+    roles: frozenset[Role]
+    student_data: bool = True  # a read of student data is audited; a list of schools is not
+    #: the resource a request touches (loaded by the service; None = nothing to scope)
+    scope: Callable[[Any], Resource | None] | None = None
+    #: a request field that must name the caller for reporters and responders
+    self_field: str | None = None
+    #: may a break-the-glass grant open this operation beyond the caller's role?
+    emergency: bool = True
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    break_glass: bool = False
+
+
+def command(
+    roles: frozenset[Role],
+    scope: Callable[[Any], Resource | None] | None = None,
+    self_field: str | None = None,
+    emergency: bool = True,
+) -> Access:
+    return Access(COMMAND, roles, True, scope, self_field, emergency)
+
+
+def read(
+    roles: frozenset[Role],
+    scope: Callable[[Any], Resource | None] | None = None,
+    self_field: str | None = None,
+    student_data: bool = True,
+) -> Access:
+    return Access(READ, roles, student_data, scope, self_field, student_data)
+
+
+#: Operations for administration only (roster, schools, configuration): no emergency access.
+def admin(*also: Role) -> Access:
+    return Access(COMMAND, frozenset({R.ADMIN, *also}), False, None, None, False)
+
+
+def in_scope(identity: Identity, resource: Resource | None) -> str:
+    """'' when the caller's role reaches the resource, else why not."""
+    if resource is None or identity.role in (R.ADMIN, R.COMPLIANCE):
+        return ""
+    if identity.role is R.SUPERVISOR:
+        if resource.school_id is None or resource.school_id in identity.schools:
+            return ""
+        return f"school {resource.school_id} is not one of your schools"
+    if identity.role is R.RESPONDER:
+        if resource.incident_id is None or identity.subject in resource.responders:
+            return ""
+        return "you were not dispatched to this incident"
+    if resource.incident_id is None or identity.subject in resource.reporters:
+        return ""
+    return "you may read only incidents you reported"
+
+
+def decide(
+    access: Access,
+    identity: Identity,
+    request: Any,
+    resource: Resource | None,
+    now: datetime,
+) -> Decision:
+    """Apply the rules; a refusal says why (it goes into the 403 and the audit entry)."""
+    role_ok = identity.role in access.roles
+    why = "" if role_ok else f"role {identity.role} may not {access.kind} this"
+    if role_ok and access.self_field and identity.role in (R.REPORTER, R.RESPONDER):
+        named = getattr(request, access.self_field, None)
+        if named is None or str(named) != identity.subject:
+            return Decision(False, f"{access.self_field} must be you ({identity.subject})")
+    if role_ok:
+        why = in_scope(identity, resource)
+        if not why:
+            return Decision(True)
+    emergency = (
+        access.emergency
+        and identity.role in CAN_BREAK_GLASS
+        and identity.break_glass_active(now)
+        and (role_ok or access.kind == READ)
+    )
+    if emergency:
+        return Decision(True, identity.break_glass_reason, break_glass=True)
+    return Decision(False, why)

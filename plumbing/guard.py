@@ -1,0 +1,223 @@
+"""The gate every operation passes, on every interface: authenticate, authorize, audit.
+
+``plumbing.commands.execute`` calls :meth:`Guard.identify` (401 without a valid
+token) and then runs the operation through :meth:`Guard.run`, which
+
+1. loads the resource the request touches (the operation's ``scope``),
+2. applies the access rules (``plumbing.access.decide``): a refusal is a 403
+   ``{"error", "field": "authorization"}`` and an audit entry ``refused``,
+3. runs the operation with its audit entry pending, so a command's entry is
+   stored in the command's own transaction; a read of student data, a refusal
+   or a command that stored nothing gets its own small write.
+
+It also serves the operations every service shares: asking for break-the-glass
+access, and compliance's queue of break-the-glass accesses to review.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from events.access import (
+    BreakGlassGrantedV1,
+    BreakGlassV1,
+    ListBreakGlassV1,
+    ReviewBreakGlassV1,
+)
+from plumbing import audit, auth, logs
+from plumbing.access import CAN_BREAK_GLASS, COMMAND, READ, Access, Forbidden, Resource, decide
+from plumbing.access import command as command_access
+from plumbing.application import LanternApplication
+from plumbing.auth import AuthError, Identity, Role
+from plumbing.domain import Conflict
+from plumbing.local_view import LocalView
+from plumbing.settings import Settings
+
+if TYPE_CHECKING:
+    from plumbing.commands import Context, Operation
+
+log = logs.get("lantern.guard")
+COMPLIANCE = frozenset({Role.COMPLIANCE})
+#: Operations without a declaration are for administrators only (deny by default).
+UNDECLARED = Access(COMMAND, frozenset({Role.ADMIN}), True, None, None, False)
+
+
+class _Queue(LocalView):
+    def __init__(self, app: LanternApplication) -> None:
+        super().__init__(app)
+        self.queue = audit.BreakGlassQueue()
+
+    def apply(self, event: Any) -> None:
+        self.queue.apply(event)
+
+
+class Guard:
+    def __init__(self, *, app: LanternApplication, service: str, secret: bytes) -> None:
+        self.app = app
+        self.service = service
+        self.secret = secret
+        self.review_queue = _Queue(app)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, app: LanternApplication) -> Guard:
+        """Refuses to build (so the service refuses to start) without a secret outside dev mode."""
+        secret = auth.auth_secret(
+            settings.auth_secret, dev_mode=settings.dev_mode, data_dir=settings.data_dir
+        )
+        return cls(app=app, service=settings.service, secret=secret)
+
+    # -- authentication ------------------------------------------------------------------------
+    def identify(self, headers: Any) -> Identity:
+        token = auth.bearer(headers)
+        if not token:
+            raise AuthError("a bearer token is required (Authorization: Bearer ...)")
+        return auth.verify(self.secret, token)
+
+    def on_behalf_of(self, subject: str) -> dict[str, str]:
+        """Headers for a request this service makes for a person (a renewed-risk report).
+
+        A short-lived responder token for that person: the service holds the
+        district secret, and the request is audited under their name, as if
+        they had sent it themselves (which they did, by recording the check-in).
+        """
+        token = auth.issue(
+            self.secret, subject=subject, role=Role.RESPONDER, ttl=timedelta(minutes=5)
+        )
+        return {auth.AUTH_HEADER: f"Bearer {token}", auth.PURPOSE_HEADER: "renewed risk report"}
+
+    # -- authorization and audit -----------------------------------------------------------------
+    def run(self, op: Operation[Any], request: Any, ctx: Context) -> Any:
+        """Decide, audit and run one operation (in a worker thread: the store is synchronous)."""
+        from plumbing.commands import Result, status_of
+
+        access: Access = op.access or UNDECLARED
+        identity = ctx.identity
+        assert identity is not None
+        resource = access.scope(request) if access.scope else None
+        decision = decide(access, identity, request, resource, ctx.now)
+        entry = self._entry(op, access, identity, resource, ctx)
+        entry.break_glass = decision.break_glass
+        entry.break_glass_reason = identity.break_glass_reason if decision.break_glass else ""
+        if not decision.allowed:
+            entry.outcome, entry.status, entry.reason = "refused", 403, decision.reason
+            self.store(entry)
+            log.warning("access refused", action=op.name, role=identity.role, why=decision.reason)
+            raise Forbidden(f"not allowed: {decision.reason}", "authorization")
+        if access.kind != COMMAND and not access.student_data and not decision.break_glass:
+            return op.handle(request, ctx)  # no student data: nothing to audit
+        with audit.pending(entry):
+            try:
+                outcome = op.handle(request, ctx)
+            except Exception as exc:
+                if not entry.stored:
+                    entry.status = status_of(exc)
+                    self.store(entry)
+                raise
+            if not entry.stored:
+                entry.status = outcome.status if isinstance(outcome, Result) else 200
+                self.store(entry)
+        return outcome
+
+    def _entry(
+        self,
+        op: Operation[Any],
+        access: Access,
+        identity: Identity,
+        resource: Resource | None,
+        ctx: Context,
+    ) -> audit.Entry:
+        said = auth.header(ctx.headers, auth.INTERFACE_HEADER)
+        return audit.Entry(
+            service=self.service,
+            actor=identity.subject,
+            role=str(identity.role),
+            action=op.name,
+            kind=access.kind,
+            interface="cli" if said == "cli" and ctx.interface == "http" else ctx.interface,
+            trace=ctx.trace,
+            at=ctx.now,
+            purpose=auth.header(ctx.headers, auth.PURPOSE_HEADER)[:200],
+            incident_id=resource.incident_id if resource else None,
+            student_ref=resource.student_ref if resource else None,
+            school_id=resource.school_id if resource else None,
+        )
+
+    def store(self, entry: audit.Entry) -> None:
+        """A write of its own (marked first, so it does not also ride along)."""
+        entry.stored = True
+        try:
+            self.app.record(entry.aggregate())
+        except Exception:
+            entry.stored = False
+            raise
+
+    # -- the operations every service shares ------------------------------------------------------
+    def operations(self) -> list[Operation[Any]]:
+        from plumbing.commands import Operation, Result
+
+        def break_glass(c: BreakGlassV1, ctx: Context) -> Result:
+            identity = ctx.identity
+            assert identity is not None
+            token = auth.issue(
+                self.secret,
+                subject=identity.subject,
+                role=identity.role,
+                schools=identity.schools,
+                ttl=timedelta(minutes=c.minutes),
+                now=ctx.now,
+                break_glass_reason=c.reason,
+                break_glass_for=timedelta(minutes=c.minutes),
+            )
+            entry = audit.current()
+            assert entry is not None
+            entry.break_glass, entry.break_glass_reason = True, c.reason
+            entry.incident_id = str(c.incident_id) if c.incident_id else None
+            until = ctx.now + timedelta(minutes=c.minutes)
+            granted = BreakGlassGrantedV1(token=token, until=until, audit_id=str(entry.audit_id))
+            return Result(granted, 201)
+
+        def listing(q: ListBreakGlassV1, _: Context) -> list[dict[str, Any]]:
+            self.review_queue.catch_up()
+            return self.review_queue.queue.listing(q.unreviewed)
+
+        def review(c: ReviewBreakGlassV1, ctx: Context) -> dict[str, Any]:
+            self.review_queue.catch_up()
+            self.review_queue.queue.known(c.audit_id)
+            entry: audit.AuditEntry = self.app.repository.get(c.audit_id)
+            if entry.reviewed:
+                raise Conflict(f"access {c.audit_id} is already reviewed", "audit_id")
+            reviewer = ctx.identity.subject if ctx.identity else ctx.trace.actor
+            entry.review(reviewer, c.note, ctx.now, ctx.trace)
+            self.app.record(entry)
+            return {"audit_id": str(c.audit_id), "reviewed": True}
+
+        return [
+            Operation(
+                "break_glass",
+                BreakGlassV1,
+                "POST",
+                "/access/break-glass",
+                break_glass,
+                summary="Emergency access beyond your role: a reason, time-limited, reviewed",
+                returns=BreakGlassGrantedV1,
+                access=command_access(CAN_BREAK_GLASS, emergency=False),
+            ),
+            Operation(
+                "list_break_glass",
+                ListBreakGlassV1,
+                "GET",
+                "/audit/break-glass",
+                listing,
+                summary="Break-the-glass accesses recorded here (compliance's review queue)",
+                access=Access(READ, COMPLIANCE, True, None, None, False),
+            ),
+            Operation(
+                "review_break_glass",
+                ReviewBreakGlassV1,
+                "POST",
+                "/audit/break-glass/{audit_id}/review",
+                review,
+                access=command_access(COMPLIANCE, emergency=False),
+            ),
+        ]
