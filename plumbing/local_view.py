@@ -12,7 +12,10 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Any
 
+from plumbing import logs
 from plumbing.application import LanternApplication
+
+log = logs.get("lantern.views")
 
 
 class LocalView(ABC):
@@ -24,13 +27,29 @@ class LocalView(ABC):
 
     def catch_up(self) -> None:
         with self.lock:
+            folded = 0
             while True:
                 rows = self.app.domain_events_after(self.position, self.batch)
                 for position, event in rows:
                     self.apply(event)
                     self.position = position
+                folded += len(rows)
                 if len(rows) < self.batch:
+                    if folded > self.batch:
+                        log.info(
+                            "read model rebuilt",
+                            view=type(self).__name__,
+                            events=folded,
+                            position=self.position,
+                        )
                     return
+                if folded % (self.batch * 20) == 0:  # a long rebuild shows progress
+                    log.info(
+                        "rebuilding read model",
+                        view=type(self).__name__,
+                        events=folded,
+                        position=self.position,
+                    )
 
     @abstractmethod
     def apply(self, event: Any) -> None:
