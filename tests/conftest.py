@@ -6,6 +6,7 @@ schema; both are removed afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 import nats
 import psycopg
 import pytest
+from nats.js.errors import NotFoundError
 
 from events.subjects import Subjects
 from plumbing import logs
@@ -49,6 +51,8 @@ async def clean_streams(nats_url: str, subjects: Subjects) -> AsyncIterator[None
     nc = await nats.connect(nats_url)
     try:
         await delete_streams(nc.jetstream(), subjects)
+        with contextlib.suppress(NotFoundError):  # every service's chainer anchors here
+            await nc.jetstream().delete_stream(subjects.integrity_stream)
     finally:
         await nc.close()
 
