@@ -1,4 +1,4 @@
-"""``lantern token``, ``break-glass``, ``access`` and ``shred``: identities and privacy from the CLI.
+"""``lantern token``, ``break-glass``, ``review-queue``, ``shred``: identities and privacy.
 
 Which identity the CLI sends (``cli_support.call``), first match wins:
 

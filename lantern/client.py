@@ -22,6 +22,15 @@ class Unreachable(Exception):
     pass
 
 
+_token = ""
+
+
+def use_token(token: str) -> None:
+    """Send this bearer token with every request that brings none (seeding, scenarios)."""
+    global _token  # one identity per CLI or supervisor process
+    _token = token
+
+
 def request(
     method: str,
     url: str,
@@ -34,6 +43,8 @@ def request(
     req.add_header("Content-Type", "application/json")
     for key, value in (headers or {}).items():
         req.add_header(key, value)
+    if _token and not req.has_header("Authorization"):
+        req.add_header("Authorization", f"Bearer {_token}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310
             return json.loads(response.read() or b"null")

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from lantern import runfile
-from lantern.client import ServiceError, request
+from lantern.cli_auth import token_for
+from lantern.client import ServiceError, request, use_token
 
 ACK_SECONDS = 3
 
@@ -275,6 +276,7 @@ def run(
             "for every risk (accelerated morning)",
             file=out,
         )
+        use_token(token_for(workdir))  # the dev identity `lantern up` made possible
         morning = Morning(runfile.read(workdir)["services"], out=out)
         morning.report_all()
         morning.play()

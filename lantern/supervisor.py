@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lantern import demo, natsserver, runfile
-from lantern.client import Unreachable, request
+from lantern.client import Unreachable, request, use_token
 from lantern.services import SERVICES
 
 
@@ -79,6 +79,30 @@ class Supervisor:
         self.say(f"NATS       embedded nats-server 2.15 (JetStream) at {url}, pid {self.nats.pid}")
         return url
 
+    def prepare_keys(self) -> None:
+        """The district secret and store key, before any service starts.
+
+        In development mode both are generated once and kept under the data dir
+        (``auth.secret``, ``cipher.key``), so dev data is encrypted too and the
+        CLI can sign its dev identity; outside it, they must be configured, and
+        a missing one stops ``up`` here, before anything runs.  The supervisor
+        seeds the demo as the district administrator ``demo-seed``.
+        """
+        from plumbing import auth
+        from plumbing.settings import Settings
+        from plumbing.store import cipher_key
+
+        settings = Settings.from_env("supervisor", data_dir=self.data_dir)
+        secret = auth.auth_secret(
+            settings.auth_secret, dev_mode=settings.dev_mode, data_dir=self.data_dir
+        )
+        if not cipher_key(settings):
+            raise SystemExit("LANTERN_CIPHER_KEY is required outside development mode")
+        use_token(auth.issue(secret, subject="demo-seed", role=auth.Role.ADMIN))
+        configured = settings.auth_secret and settings.cipher_key
+        mode = "configured" if configured else "development (generated under the data dir)"
+        self.say(f"keys       district secret and store key: {mode}")
+
     def start_services(self, nats_url: str) -> dict[str, str]:
         urls: dict[str, str] = {}
         env = dict(os.environ)
@@ -129,6 +153,7 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         try:
             nats_url = self.start_nats()
+            self.prepare_keys()
             urls = self.start_services(nats_url)
             if self.demo:
                 counts = demo.seed(urls["intake"], urls["dispatch"])

@@ -34,7 +34,7 @@ from pathlib import Path
 AUTH_HEADER = "Authorization"
 PURPOSE_HEADER = "X-Lantern-Purpose"
 INTERFACE_HEADER = "X-Lantern-Interface"  # the CLI says "cli"; HTTP and NATS are known anyway
-DEV_SECRET_FILE = "auth.secret"
+DEV_SECRET_FILE = "auth.secret"  # noqa: S105 - a file name, not a secret
 #: The longest a break-the-glass grant may last, whatever is asked for.
 MAX_BREAK_GLASS = timedelta(hours=1)
 
