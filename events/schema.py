@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from events import audit, common, dispatch, followup, intake, records
+from events import access, audit, common, dispatch, followup, intake, records
 
 #: Every public message, by the name its schema file carries.
 CATALOGUE: dict[str, type[msgspec.Struct]] = {
@@ -20,6 +20,7 @@ CATALOGUE: dict[str, type[msgspec.Struct]] = {
     **dispatch.MESSAGES,
     **followup.MESSAGES,
     **audit.MESSAGES,
+    **access.MESSAGES,
     **records.MESSAGES,
     **common.MESSAGES,
 }
