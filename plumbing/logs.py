@@ -15,6 +15,51 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 TRACE_KEYS = ("service", "incident_id", "correlation_id", "causation_id")
+#: Keys that may hold student-identifying data or free text: never written to a log.
+SENSITIVE_KEYS = frozenset(
+    {
+        "name",
+        "student_name",
+        "date_of_birth",
+        "dob",
+        "grade",
+        "student_details",
+        "details",
+        "note",
+        "notes",
+        "text",
+        "warning_signs",
+        "body",
+        "payload",
+        "token",
+        "authorization",
+        "password",
+    }
+)
+REDACTED = "[redacted]"
+
+
+def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """A safety net: whatever a caller passes under a sensitive key is masked, nested too.
+
+    The first defence is not logging such values at all (handlers log ids and
+    outcomes); this catches the mistake that would otherwise leak PII into logs.
+    """
+    for key in list(event_dict):
+        if key.lower() in SENSITIVE_KEYS:
+            event_dict[key] = REDACTED
+        elif isinstance(event_dict[key], dict):
+            event_dict[key] = _masked(event_dict[key])
+    return event_dict
+
+
+def _masked(value: dict[str, object]) -> dict[str, object]:
+    return {
+        k: REDACTED
+        if str(k).lower() in SENSITIVE_KEYS
+        else (_masked(v) if isinstance(v, dict) else v)
+        for k, v in value.items()
+    }
 
 
 def _ensure_trace_keys(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -31,6 +76,7 @@ def configure(service: str, *, json: bool | None = None, level: str = "INFO") ->
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _ensure_trace_keys,
+        redact,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
