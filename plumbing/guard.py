@@ -94,7 +94,10 @@ class Guard:
         access: Access = op.access or UNDECLARED
         identity = ctx.identity
         assert identity is not None
-        resource = access.scope(request) if access.scope else None
+        # A role that may never call this is refused before anything is loaded: the
+        # answer is the same whether the resource exists or not (nothing to probe).
+        hopeless = identity.role not in access.roles and not identity.break_glass_active(ctx.now)
+        resource = access.scope(request) if access.scope and not hopeless else None
         decision = decide(access, identity, request, resource, ctx.now)
         entry = self._entry(op, access, identity, resource, ctx)
         entry.break_glass = decision.break_glass
