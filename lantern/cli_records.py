@@ -234,7 +234,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
             or running.get("nats_url")
             or os.environ.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222")
         )
-        prefix = running.get("prefix") or os.environ.get("LANTERN_PREFIX", "lantern")
+        prefix = os.environ.get("LANTERN_PREFIX") or running.get("prefix") or "lantern"
         try:
             anchors = asyncio.run(_anchors(nats_url, prefix, list(present)))
         except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
@@ -242,7 +242,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
     verdicts = []
     for name, store in present.items():
         try:
-            verdicts.append(verify_store(store, anchors.get(name), key))
+            anchor = anchors.get(name)
+            verdicts.append(verify_store(store, anchor, key, require_anchor=not args.offline))
         finally:
             store.close()
     report: dict[str, Any] = {

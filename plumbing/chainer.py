@@ -203,8 +203,11 @@ async def latest_checkpoints(
     return found
 
 
-def verify_store(store: ChainStore, checkpoint: Checkpoint | None, key: bytes) -> Verdict:
+def verify_store(
+    store: ChainStore, checkpoint: Checkpoint | None, key: bytes, *, require_anchor: bool = True
+) -> Verdict:
     """Recompute a store's chain from its raw rows and judge it against the anchor."""
     records = list(store.all_records())
     links = list(store.all_links())
-    return verify(store.name, records, links, [checkpoint] if checkpoint else [], key)
+    anchors = [checkpoint] if checkpoint else []
+    return verify(store.name, records, links, anchors, key, require_anchor=require_anchor)

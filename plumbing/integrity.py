@@ -39,6 +39,7 @@ TRUNCATED = "truncated"  # the newest chained/anchored records are gone
 CHAIN_ALTERED = "chain_altered"  # the chain table itself no longer folds consistently
 ANCHOR_MISMATCH = "anchor_mismatch"  # a signed checkpoint disagrees with the chain
 BAD_SIGNATURE = "bad_signature"  # a checkpoint not signed with the integrity key
+UNANCHORED = "unanchored"  # chained history with no signed checkpoint to vouch for its end
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def verify(
     chain: Sequence[ChainLink],
     checkpoints: Sequence[Checkpoint] = (),
     key: bytes = b"",
+    require_anchor: bool = False,
 ) -> Verdict:
     """Compare the raw records with the chain table and the signed checkpoints.
 
@@ -198,6 +200,12 @@ def verify(
         if position <= last_chained and position not in chained:
             breaks.append(Break(store, position, INSERTED, "never chained"))
     breaks.extend(_anchors(store, chained, checkpoints, key, last_record, last_chained))
+    if require_anchor and chained and not checkpoints:
+        breaks.append(
+            Break(
+                store, last_chained, UNANCHORED, "no signed checkpoint; a cut-off tail is possible"
+            )
+        )
     pending = sum(1 for p in by_position if p > last_chained)
     anchored = max((c.position for c in checkpoints), default=0)
     return Verdict(

@@ -23,16 +23,18 @@ from plumbing.application import LanternApplication
 from plumbing.domain import NotFound
 from services.records import translate
 from services.records.domain import disclosures, measures, replay
-from services.records.domain.entries import EVENT, Entry, ordered, with_actors
+from services.records.domain.entries import EVENT, Entry, from_a_person, ordered, with_actors
 from services.records.domain.history import (
     CALENDAR_ID,
     ROSTER_ID,
     AuditCalendar,
     AuditDay,
     IncidentTimeline,
+    Request,
     Roster,
     StudentRecord,
     audit_day_id,
+    request_id,
     student_record_id,
 )
 from services.records.translate import Envelope
@@ -107,6 +109,14 @@ class RecordsApplication(LanternApplication):
         )
         if m.student_ref:
             self._student(work, m.student_ref).add({**line, "kind": "audit"}, m.audit_id)
+        cause = entry.causation_id
+        if (
+            m.kind == "command"
+            and from_a_person(cause)
+            and request_id(cause) not in work
+            and not self.exists(request_id(cause))
+        ):
+            work[request_id(cause)] = Request(causation_id=cause, actor=m.actor, role=m.role)
 
     def _student(self, work: dict[UUID, Aggregate], student_ref: str) -> StudentRecord:
         return self._get(
@@ -144,7 +154,21 @@ class RecordsApplication(LanternApplication):
             timeline: IncidentTimeline = self.repository.get(incident_id)
         except AggregateNotFoundError:
             raise NotFound(f"no records for incident {incident_id}", "incident_id") from None
-        return ordered(with_actors(timeline.entries()))
+        entries = timeline.entries()
+        return ordered(with_actors(entries, self._requests(entries)))
+
+    def _requests(self, entries: list[Entry]) -> dict[str, tuple[str, str]]:
+        """Who made the requests behind entries that do not name a person (one get each)."""
+        found = {}
+        for cause in {e.causation_id for e in entries if not e.actor}:
+            if not from_a_person(cause):
+                continue
+            try:
+                request: Request = self.repository.get(request_id(cause))
+            except AggregateNotFoundError:
+                continue
+            found[cause] = (request.actor, request.role)
+        return found
 
     def timeline(self, q: ShowTimelineV1) -> dict[str, Any]:
         every = self.entries(q.incident_id)

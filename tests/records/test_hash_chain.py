@@ -158,3 +158,11 @@ def test_a_record_slipped_in_between_by_shifting_the_rest_is_named_as_inserted()
 
     assert found[0] == (3, ig.INSERTED)
     assert found[1:] == [(4, ig.REORDERED), (5, ig.REORDERED)]
+
+
+def test_chained_history_without_any_anchor_is_not_vouched_for() -> None:
+    rs = records(3)
+    links, _ = chained(rs)
+
+    assert kinds(ig.verify("svc", rs, links, [], KEY, require_anchor=True)) == [(3, ig.UNANCHORED)]
+    assert ig.verify("svc", rs, links, [], KEY).intact  # offline: chains only

@@ -213,3 +213,44 @@ def test_an_emergency_disclosure_is_in_the_record_with_threat_and_recipients(
     assert line["recipients"] == ["mobile-crisis-team-2"]
     assert line["missing"] == []
     assert UUID(line["incident_id"]) == INCIDENT
+
+
+def test_the_reporter_is_found_even_when_the_audit_entry_cannot_name_the_incident(
+    app: RecordsApplication,
+) -> None:
+    # Given a report whose audit entry was written before the incident had an id,
+    absorb(
+        app,
+        "intake",
+        AuditRecordedV1(
+            audit_id=str(uuid4()),
+            service="intake",
+            actor="t-9",
+            role="staff",
+            action="report_incident",
+            kind="command",
+            interface="cli",
+            outcome="allowed",
+            status=201,
+            at=T0,
+        ),
+        headers("intake", 7, T0, causation="cli:req-9"),
+    )
+    other = uuid4()
+    absorb(
+        app,
+        "intake",
+        IncidentReportedV1(
+            incident_id=other,
+            school_id="s0",
+            student_ref="stu-9",
+            categories=[Category.OTHER],
+            risk=RiskLevel.LOW,
+            reported_at=T0,
+        ),
+        {**headers("intake", 8, T0, causation="cli:req-9"), h.MSG_ID: f"intake/{other}/1"},
+    )
+
+    # when the timeline is read, then the report names its reporter and role.
+    (reported,) = app.timeline(ShowTimelineV1(incident_id=other))["entries"]
+    assert (reported["actor"], reported["role"]) == ("t-9", "staff")

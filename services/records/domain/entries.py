@@ -79,7 +79,9 @@ def ordered(entries: Iterable[Entry]) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.at, e.known_from, e.event_id))
 
 
-def with_actors(entries: Iterable[Entry]) -> list[Entry]:
+def with_actors(
+    entries: Iterable[Entry], requests: Mapping[str, tuple[str, str]] | None = None
+) -> list[Entry]:
     """Fill in who did what from the audit entries of the same request.
 
     Many published events do not name the person (a report carries no
@@ -87,22 +89,25 @@ def with_actors(entries: Iterable[Entry]) -> list[Entry]:
     does, with the role, and shares its causation id.
     """
     listed = list(entries)
-    who = {
-        e.causation_id: (e.actor, e.role)
-        for e in listed
-        if e.kind == ACCESS and e.data.get("kind") == "command" and e.causation_id
-    }
+    who = dict(requests or {})
+    who.update(
+        {
+            e.causation_id: (e.actor, e.role)
+            for e in listed
+            if e.kind == ACCESS and e.data.get("kind") == "command" and e.causation_id
+        }
+    )
     filled = []
     for e in listed:
         if e.kind == EVENT and e.causation_id in who:
             actor, role = who[e.causation_id]
             e = replace(e, actor=e.actor or actor, role=e.role or role)
-        if not e.actor and not _from_a_person(e.causation_id):
+        if not e.actor and not from_a_person(e.causation_id):
             e = replace(e, actor=f"service:{e.service}", role=SYSTEM_ROLE)
         filled.append(e)
     return filled
 
 
-def _from_a_person(causation_id: str) -> bool:
+def from_a_person(causation_id: str) -> bool:
     """A request from outside (HTTP, NATS, CLI) rather than another service's event."""
     return causation_id.split(":", 1)[0] in ("http", "nats", "cli")

@@ -26,6 +26,10 @@ def audit_day_id(day: date | str) -> UUID:
     return uuid5(NAMESPACE_URL, f"lantern:records:audit-day:{key}")
 
 
+def request_id(causation_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"lantern:records:request:{causation_id}")
+
+
 CALENDAR_ID = uuid5(NAMESPACE_URL, "lantern:records:audit-calendar")
 ROSTER_ID = uuid5(NAMESPACE_URL, "lantern:records:roster")
 
@@ -91,6 +95,25 @@ class AuditDay(Ledger):
     @staticmethod
     def create_id(key: str) -> UUID:
         return audit_day_id(key)
+
+
+class Request(Aggregate):
+    """Who made one request (a command's audit entry), keyed by its causation id.
+
+    Why: the events a command causes share its causation id but often do not
+    name the person, and the audit entry may not name the incident (a report's
+    id does not exist before the report), so the timeline finds the actor here.
+    """
+
+    @staticmethod
+    def create_id(causation_id: str) -> UUID:
+        return request_id(causation_id)
+
+    @event("Made")
+    def __init__(self, causation_id: str, actor: str, role: str) -> None:
+        self.causation_id = causation_id
+        self.actor = actor
+        self.role = role
 
 
 class AuditCalendar(Aggregate):
