@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
 from events.subjects import Subjects
@@ -58,7 +59,7 @@ def secured_nats(tmp_path: Path) -> Iterator[str]:
         proc.wait(10)
 
 
-async def connect(url: str, user: str, errors: list[str]) -> nats.NATS:
+async def connect(url: str, user: str, errors: list[str]) -> Client:
     async def on_error(exc: Exception) -> None:
         errors.append(str(exc))
 
