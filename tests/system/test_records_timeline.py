@@ -186,7 +186,9 @@ async def test_an_incident_across_three_services_has_one_ordered_traced_timeline
     (corrected_e,) = by_type["incident_corrected"]
     (plan_e,) = by_type["plan_opened"]
     stabilized_e = by_type["dispatch_status_changed"][2]
-    assert reported_e["actor"] == "t-1"  # from the audit entry of the report's request
+    # Who reported: the authenticated caller of the request (the harness acts as test-admin),
+    # found through the audit entry of that request, with its role.
+    assert (reported_e["actor"], reported_e["role"]) == ("test-admin", "admin")
     assert (assigned_e["actor"], assigned_e["role"]) == ("service:dispatch", "system")
     assert (acked_e["actor"], acked_e["role"]) == (responder, "counselor")
     assert corrected_e["actor"] == "t-1"
