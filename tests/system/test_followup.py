@@ -104,8 +104,10 @@ async def plan_for(harness: Harness, incident: UUID) -> dict[str, Any] | None:
 
 async def stream_messages(js: JetStreamContext, subjects: Subjects, subject: str) -> list[Any]:
     info = await js.stream_info(subjects.stream(FOLLOWUP))
-    found = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+    found: list[Any] = []
+    if not info.state.last_seq:  # nothing published yet
+        return found
+    for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
         msg = await js.get_msg(subjects.stream(FOLLOWUP), seq=seq)
         if msg.subject == subject:
             found.append(msgspec.json.decode(msg.data or b"{}"))
