@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from lantern.client import request
+from lantern.cli_auth import token_for
+from lantern.client import request, use_token
 
 pytestmark = pytest.mark.system
 
@@ -91,6 +92,7 @@ def resolved_incident(data_dir: Path) -> str:
     dispatch_url = json.loads((data_dir / "run.json").read_text())["services"]["dispatch"]
     path = f"{dispatch_url}/dispatches/{status['dispatch_id']}"
     responder = status["responder_id"]
+    use_token(token_for(data_dir))  # the CLI's dev identity (an administrator)
     request(
         "POST", f"{path}/ack", {"dispatch_id": status["dispatch_id"], "responder_id": responder}
     )
