@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 
 from events import audit, dispatch, followup
 from events.records import ListAuditV1, ShowResponseMeasuresV1, ShowTimelineV1
+from plumbing.access import Resource
 from plumbing.application import LanternApplication
 from plumbing.domain import NotFound
 from services.records import translate
@@ -169,6 +170,24 @@ class RecordsApplication(LanternApplication):
                 continue
             found[cause] = (request.actor, request.role)
         return found
+
+    def incident_resource(self, incident_id: UUID) -> Resource:
+        """What access rules need to know of an incident: its school and who was dispatched."""
+        school, responders, reporters = None, set(), set()
+        for entry in self.entries(incident_id):
+            data = entry.data
+            school = school or data.get("school_id")
+            for key in ("responder_id", "to_responder_id"):
+                if data.get(key):
+                    responders.add(str(data[key]))
+            if entry.type == "incident_reported" and entry.actor:
+                reporters.add(entry.actor)
+        return Resource(
+            incident_id=str(incident_id),
+            school_id=school,
+            reporters=frozenset(reporters),
+            responders=frozenset(responders),
+        )
 
     def timeline(self, q: ShowTimelineV1) -> dict[str, Any]:
         every = self.entries(q.incident_id)

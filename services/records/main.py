@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from events.subjects import RECORDS, SERVICES, Subjects
 from plumbing.commands import http_routes, nats_responders, openapi_route
+from plumbing.guard import Guard
 from plumbing.host import ServiceProcess
 from plumbing.messaging import MessagingHost
 from plumbing.settings import Settings
@@ -16,13 +17,14 @@ from services.records.operations import operations
 def build(settings: Settings) -> ServiceProcess:
     subjects = Subjects(settings.prefix)
     app = RecordsApplication(env=store_env(settings))
-    ops = operations(app)
+    guard = Guard.from_settings(settings, app)
+    ops = [*operations(app), *guard.operations()]
     messaging = MessagingHost(
         nats_url=settings.nats_url,
         subjects=subjects,
         relay=None,  # records publishes nothing; it only reads every stream
         subscriptions=[subscription(app, subjects, upstream) for upstream in SERVICES],
-        responders=nats_responders(ops, lambda name: subjects.command(RECORDS, name)),
+        responders=nats_responders(ops, lambda name: subjects.command(RECORDS, name), guard),
     )
-    routes = [*http_routes(ops), openapi_route("Lantern records", ops)]
+    routes = [*http_routes(ops, guard), openapi_route("Lantern records", ops)]
     return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)

@@ -21,7 +21,7 @@ import msgspec
 import nats
 import pytest
 
-from events.subjects import DISPATCH, FOLLOWUP, INTAKE, Subjects
+from events.subjects import DISPATCH, FOLLOWUP, INTAKE, RECORDS, Subjects
 from plumbing.auth import AUTH_HEADER
 from plumbing.commands import STATUS_HEADER, Operation
 from plumbing.guard import Guard
@@ -29,6 +29,7 @@ from plumbing.timers import system_clock
 from services.dispatch.operations import operations as dispatch_ops
 from services.followup.operations import operations as followup_ops
 from services.intake.operations import operations as intake_ops
+from services.records.operations import operations as records_ops
 from tests.harness import Harness, eventually
 
 pytestmark = pytest.mark.system
@@ -76,6 +77,13 @@ ALLOWED: dict[str, set[str]] = {
     "add_resource": {A},
     "publish_protocol": {A},
     "show_measures": {S, C, A},
+    # records: looking back is in scope as for the incident itself; the audit trail and the
+    # record of disclosures are compliance's
+    "show_timeline": ALL,
+    "replay_incident": ALL,
+    "show_response_measures": {S, C, A},
+    "list_audit": {C, A},
+    "show_disclosures": {C, A},
     **dict.fromkeys(
         (
             "reassign_plan",
@@ -111,12 +119,24 @@ async def world(
 ) -> AsyncIterator[tuple[Harness, dict[str, str]]]:
     """One incident at s0 by t-1, dispatched to r-a, acknowledged, resolved, with a plan."""
     harness = Harness(subjects, nats_url, {"store": "sqlite", "data_dir": str(tmp_path)})
-    for service in (INTAKE, DISPATCH, FOLLOWUP):
+    for service in (INTAKE, DISPATCH, FOLLOWUP, RECORDS):
         await harness.start(service)
     for school in ("s0", "s1"):
         await harness.call("POST", "intake", "/schools", {"school_id": school, "name": school})
     await harness.call("POST", "dispatch", "/roster/import", {"responders": ROSTER})
-    _, accepted = await harness.report(reporter_id="t-1")
+    _, accepted = await harness.call(
+        "POST",
+        "intake",
+        "/incidents",
+        {
+            "school_id": "s0",
+            "student_ref": "stu-1",
+            "categories": ["acute_distress"],
+            "risk": "moderate",
+            "reporter_id": "t-1",
+        },
+        token=harness.token("t-1", "reporter"),
+    )
     incident = accepted["incident_id"]
 
     async def dispatched() -> str | None:
@@ -140,6 +160,13 @@ async def world(
     _, shown = await harness.call("GET", "followup", f"/plans/{ids['plan_id']}")
     ids["checkin_id"] = shown["checkins"][0]["checkin_id"]
     ids["student_ref"] = "stu-1"
+
+    async def recorded() -> bool:  # records has seen the report and the resolution
+        _, timeline = await harness.call("GET", "records", f"/incidents/{incident}/timeline")
+        types = {e["type"] for e in timeline.get("entries", [])}
+        return {"incident_reported", "dispatch_status_changed"} <= types
+
+    await eventually(recorded, 15)
     yield harness, ids
     await harness.stop_all()
 
@@ -200,6 +227,8 @@ def operations(harness: Harness, service: str) -> list[Operation[Any]]:
         return [*intake_ops(app), *shared]
     if service == DISPATCH:
         return [*dispatch_ops(app), *shared]
+    if service == RECORDS:
+        return [*records_ops(app), *shared]
     return [*followup_ops(app, system_clock), *shared]
 
 
@@ -223,7 +252,7 @@ async def test_every_role_on_every_operation_over_http_and_nats_follows_the_rule
     seen: set[str] = set()
     wrong: list[str] = []
     try:
-        for service in (INTAKE, DISPATCH, FOLLOWUP):
+        for service in (INTAKE, DISPATCH, FOLLOWUP, RECORDS):
             for op in operations(harness, service):
                 seen.add(op.name)
                 for role in sorted(ALL):
