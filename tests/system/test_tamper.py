@@ -207,3 +207,49 @@ async def test_every_kind_of_tampering_is_named_by_store_position_and_kind(
     assert ("records", r[2], "reordered") in found
     assert ("records", r[3], "reordered") in found
     assert not any(store == "records" and kind != "reordered" for store, _, kind in found)
+
+
+async def test_crypto_shredding_a_student_leaves_the_history_verifiable(
+    subjects: Subjects,
+    nats_url: str,
+    store: dict[str, str],
+    clean_streams: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    harness = Harness(subjects, nats_url, store)
+    for service in SERVICES:
+        await harness.start(service)
+    try:
+        await harness.seed()
+        status, _ = await harness.report(
+            student_ref="stu-shred",
+            note="synthetic note to shred",
+            student_details={"name": "Synthetic Shredme", "grade": "8"},
+        )
+        assert status == 201
+        compliance = harness.token("comp-1", "compliance")
+        status, shredded = await harness.call(
+            "POST",
+            "intake",
+            "/students/stu-shred/shred",
+            {"reason": "retention period ended"},
+            token=compliance,
+        )
+        assert (status, shredded["key_deleted"]) == (200, True)
+        _, student = await harness.call("GET", "intake", "/students/stu-shred", token=compliance)
+        assert student["details"]["name"] == student["notes"][0]["text"] == "[shredded]"
+        for service in SERVICES:
+            await eventually(lambda s=service: anchored_at_head(store, subjects, nats_url, s), 15)  # type: ignore[misc]
+    finally:
+        await harness.stop_all()
+    runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
+    monkeypatch.setenv("LANTERN_STORE", store["store"])
+    monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
+    if store["store"] == "postgres":
+        monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
+        monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])
+
+    code, report = await verify(store["data_dir"])
+
+    assert code == 0, report
+    assert report["intact"] is True
