@@ -172,3 +172,43 @@ def test_a_retried_report_with_the_same_idempotency_key_returns_the_same_inciden
 
     assert first["incident_id"] == second["incident_id"]
     assert second["duplicate"] is True
+
+
+def test_a_roster_csv_imports_as_one_change_and_a_bad_row_refuses_the_file(
+    system: Path, tmp_path: Path
+) -> None:
+    good = tmp_path / "roster.csv"
+    good.write_text(
+        "responder_id,name,role,schools,skills,languages,shifts\n"
+        "co-csv1,Synthetic One,counselor,maple-es;cedar-ms,suicide_risk_assessment,es,"
+        "mon-fri 07:00-16:00\n"
+        "co-csv2,Synthetic Two,school_social_worker,willow-k8,,,\n"
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "responder_id,name,role,schools\nco-csv3,Three,counselor,maple-es\nco-csv4,Four,wizard,x\n"
+    )
+
+    imported = as_json(lantern(system, "roster", "import", str(good), "--json"))
+    refused = lantern(system, "roster", "import", str(bad), "--json")
+    roster = {r["responder_id"]: r for r in as_json(lantern(system, "roster", "--json"))}
+
+    assert imported["responders"] == 2
+    assert roster["co-csv1"]["shifts"] == [
+        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "07:00", "end": "16:00"}
+    ]
+    assert roster["co-csv1"]["languages"] == ["es"]
+    assert refused.returncode != 0
+    assert json.loads(refused.stderr)["field"] == "responders[1].role"
+    assert "co-csv3" not in roster  # all or nothing
+
+
+def test_up_refuses_a_bad_config_file_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[dispatch.ack_deadline_seconds]\nhigh = -5\n")
+
+    result = lantern(tmp_path / "data", "up", "--config", str(config))
+
+    assert result.returncode == 2
+    assert "dispatch.ack_deadline_seconds.high" in result.stderr
+    assert not (tmp_path / "data" / "run.json").exists()
