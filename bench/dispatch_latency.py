@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -31,13 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, progress, write
 from events.subjects import Subjects
+from lantern import cli_auth
+from plumbing import auth
 
 SCHOOLS = ["maple-es", "cedar-ms", "birch-hs", "alder-hs", "willow-k8"]
 CATEGORIES = ["acute_distress", "grief_trauma", "substance_use", "other", "self_harm"]
 RISKS = ["low", "moderate", "high"]
 
 
-async def drive(info: dict[str, object], rate: int, seconds: int) -> dict[str, object]:
+async def drive(info: dict[str, object], rate: int, seconds: int, token: str) -> dict[str, object]:
     urls = info["services"]
     assert isinstance(urls, dict)
     subjects = Subjects(str(info["prefix"]))
@@ -55,7 +58,11 @@ async def drive(info: dict[str, object], rate: int, seconds: int) -> dict[str, o
     total = rate * seconds
     pending: dict[int, float] = {}
     errors = 0
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+    async with httpx.AsyncClient(
+        timeout=30,
+        limits=httpx.Limits(max_connections=64),
+        headers={"Authorization": f"Bearer {token}"},  # a reporter, as in real use
+    ) as client:
 
         async def report(n: int) -> None:
             nonlocal errors
@@ -134,7 +141,10 @@ def main() -> int:
             f"system up under {workdir}; sending {args.rate}/s for {args.seconds} s",
             file=sys.stderr,
         )
-        figures = asyncio.run(drive(info, args.rate, args.seconds))
+        secret = cli_auth.secret(workdir)
+        assert secret is not None
+        token = auth.issue(secret, subject="staff-bench", role="reporter", ttl=timedelta(hours=1))
+        figures = asyncio.run(drive(info, args.rate, args.seconds, token))
         figures["store"] = "sqlite"
         figures["nats_server"] = "2.15.1 (embedded, sync_interval always)"
         write("dispatch_latency", figures)

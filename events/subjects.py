@@ -5,6 +5,8 @@ so they can share a server):
 
 * ``<prefix>.evt.<service>.<event>``  integration events, captured by the
   service's own JetStream stream ``<PREFIX>_<SERVICE>``;
+* ``<prefix>.audit.<service>``         the service's audit entries (same stream);
+* ``<prefix>.inbox.<service>.<person>`` messages for one person (same stream);
 * ``<prefix>.cmd.<service>.<command>`` request-reply commands (core NATS, never
   stored in a stream, because a command is answered, not replayed);
 * ``<prefix>.dlq.<consumer>``          parked poison messages, stream ``<PREFIX>_DLQ``.
@@ -33,8 +35,17 @@ class Subjects:
         return f"{self.prefix.upper()}_{service.upper()}"
 
     def stream_subjects(self, service: str) -> str:
-        """Wildcard captured by :meth:`stream`."""
+        """The service's integration events: what other services follow (a consumer filter)."""
         return f"{self.prefix}.evt.{service}.>"
+
+    def stream_captures(self, service: str) -> list[str]:
+        """Everything :meth:`stream` holds: events, audit entries and inbox messages.
+
+        They share one stream (and one outbox relay, so one resume point), but live
+        under separate first tokens, so a consumer of the events is not handed every
+        audit entry and page as well.
+        """
+        return [self.stream_subjects(service), self.audit(service), self.inbox(service, "*")]
 
     @property
     def dlq_stream(self) -> str:
@@ -116,16 +127,17 @@ class Subjects:
 
     # -- audit (every service publishes its own entries) -------------------------------------
     def audit(self, service: str) -> str:
-        return self.event(service, "audit")
+        """One service's audit entries (followed by records on their own)."""
+        return f"{self.prefix}.audit.{service}"
 
     # -- responder inboxes ---------------------------------------------------------------------
     def inbox(self, service: str, person_id: str) -> str:
         """A person's inbox, fed by ``service``; clients subscribe with :meth:`inbox_all`."""
-        return f"{self.prefix}.evt.{service}.inbox.{person_id}"
+        return f"{self.prefix}.inbox.{service}.{person_id}"
 
     def inbox_all(self, person_id: str) -> str:
         """Everything addressed to one person, from every service (console, pager gateway)."""
-        return f"{self.prefix}.evt.*.inbox.{person_id}"
+        return f"{self.prefix}.inbox.*.{person_id}"
 
     # -- request-reply commands -----------------------------------------------------
     def command(self, service: str, name: str) -> str:

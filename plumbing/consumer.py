@@ -99,9 +99,6 @@ class TrackedConsumer:
             position = int(headers[h.POSITION])
         except (KeyError, ValueError):
             return await self._park(msg, js, deliveries, f"missing or bad {h.POSITION} header")
-        if await anyio.to_thread.run_sync(self.app.is_processed, self.upstream, position):
-            await msg.ack()
-            return Outcome("duplicate")
         schema = headers.get(h.SCHEMA, "")
         if schema and self.consumes and schema not in self.consumes:
             await msg.ack()  # a kind this consumer does not read (audit entries...): not poison
@@ -117,7 +114,7 @@ class TrackedConsumer:
         )
         tracking = Tracking(application_name=self.upstream, notification_id=position)
         try:
-            await anyio.to_thread.run_sync(self._process, event, trace, tracking)
+            fresh = await anyio.to_thread.run_sync(self._process, event, trace, tracking)
         except IntegrityError:
             if await anyio.to_thread.run_sync(self.app.is_processed, self.upstream, position):
                 await msg.ack()
@@ -127,11 +124,18 @@ class TrackedConsumer:
             log.warning("handler failed", consumer=self.name, error=repr(exc))
             return await self._retry_or_park(msg, js, deliveries, repr(exc))
         await msg.ack()
-        return Outcome("processed")
+        return Outcome("processed" if fresh else "duplicate")
 
-    def _process(self, event: Any, trace: Trace, tracking: Tracking) -> None:
+    def _process(self, event: Any, trace: Trace, tracking: Tracking) -> bool:
+        """Decide and record with the tracking record, in one worker-thread hop.
+
+        Returns False when the position was already processed (nothing done).
+        """
+        if self.app.is_processed(self.upstream, tracking.notification_id):
+            return False
         aggregates = self.decide(event, trace)
         self.app.record(*aggregates, tracking=tracking)
+        return True
 
     async def _retry_or_park(
         self, msg: Msg, js: JetStreamContext, deliveries: int, reason: str

@@ -148,7 +148,7 @@ class OutboxRelay:
                 correlation_id=headers[h.CORRELATION_ID],
                 causation_id=headers[h.CAUSATION_ID],
             ):
-                log.info(
+                log.debug(
                     "published",
                     subject=outgoing.subject,
                     event_id=headers[h.MSG_ID],

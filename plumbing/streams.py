@@ -23,7 +23,7 @@ def stream_configs(subjects: Subjects) -> list[StreamConfig]:
     configs = [
         StreamConfig(
             name=subjects.stream(service),
-            subjects=[subjects.stream_subjects(service)],
+            subjects=subjects.stream_captures(service),
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             discard=DiscardPolicy.OLD,
@@ -49,12 +49,17 @@ def stream_configs(subjects: Subjects) -> list[StreamConfig]:
 
 
 async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
+    """Create missing streams; widen an existing one whose subjects an upgrade changed."""
     for config in stream_configs(subjects):
         assert config.name is not None
         try:
-            await js.stream_info(config.name)
+            info = await js.stream_info(config.name)
         except NotFoundError:
             await js.add_stream(config=config)
+            continue
+        if sorted(info.config.subjects or []) != sorted(config.subjects or []):
+            info.config.subjects = config.subjects
+            await js.update_stream(config=info.config)
 
 
 async def delete_streams(js: JetStreamContext, subjects: Subjects) -> None:

@@ -38,9 +38,16 @@ class HeaderAwareConsumer(TrackedConsumer):
             _HEADERS.reset(token)
 
 
-def subscription(app: RecordsApplication, subjects: Subjects, upstream: str) -> Subscription:
-    """One durable, ordered subscription of records to an upstream service's stream."""
-    durable = f"{RECORDS}-from-{upstream}"
+def subscription(
+    app: RecordsApplication, subjects: Subjects, upstream: str, *, audit: bool = False
+) -> Subscription:
+    """One durable, ordered subscription of records to an upstream service's stream.
+
+    Records follows two feeds of each stream: the integration events and, apart,
+    the audit entries (their own subject).  Each feed is tracked under its own name,
+    since each sees only its own, still increasing, positions.
+    """
+    durable = f"{RECORDS}-{'audit-' if audit else ''}from-{upstream}"
 
     def decide(raw: Any, _: Trace) -> Sequence[Aggregate]:
         return app.on_message(upstream, bytes(raw), _HEADERS.get() or {})
@@ -48,7 +55,7 @@ def subscription(app: RecordsApplication, subjects: Subjects, upstream: str) -> 
     consumer = HeaderAwareConsumer(
         app=app,
         name=RECORDS,
-        upstream=upstream,
+        upstream=f"{upstream}.audit" if audit else upstream,
         message_type=msgspec.Raw,
         decide=decide,
         dlq_subject=subjects.dlq(durable),
@@ -57,6 +64,6 @@ def subscription(app: RecordsApplication, subjects: Subjects, upstream: str) -> 
     return Subscription(
         consumer=consumer,
         stream=subjects.stream(upstream),
-        subject=subjects.stream_subjects(upstream),
+        subject=subjects.audit(upstream) if audit else subjects.stream_subjects(upstream),
         durable=durable,
     )

@@ -23,7 +23,11 @@ def build(settings: Settings) -> ServiceProcess:
         nats_url=settings.nats_url,
         subjects=subjects,
         relay=None,  # records publishes nothing; it only reads every stream
-        subscriptions=[subscription(app, subjects, upstream) for upstream in SERVICES],
+        subscriptions=[
+            subscription(app, subjects, upstream, audit=audit)
+            for upstream in SERVICES
+            for audit in (False, True)
+        ],
         responders=nats_responders(ops, lambda name: subjects.command(RECORDS, name), guard),
     )
     routes = [*http_routes(ops, guard), openapi_route("Lantern records", ops)]
