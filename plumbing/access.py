@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from plumbing.auth import Identity, Role
@@ -97,6 +97,18 @@ def read(
 #: Operations for administration only (roster, schools, configuration): no emergency access.
 def admin(*also: Role) -> Access:
     return Access(COMMAND, frozenset({R.ADMIN, *also}), False, None, None, False)
+
+
+def sees_school(identity: Identity | None, school_id: str | None) -> bool:
+    """Whether a row of a list belongs in this caller's answer: supervisors see their schools.
+
+    Reporters and responders list only their own rows already (``self_field``).
+    """
+    if identity is None or identity.role is not R.SUPERVISOR:
+        return True
+    if identity.break_glass_active(datetime.now(UTC)):
+        return True
+    return school_id is None or school_id in identity.schools
 
 
 def in_scope(identity: Identity, resource: Resource | None) -> str:

@@ -192,7 +192,11 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             ListDispatchesV1,
             "GET",
             "/dispatches",
-            lambda q, _: app.dispatches(responder=q.responder_id, state=q.state),
+            lambda q, ctx: [
+                row
+                for row in app.dispatches(responder=q.responder_id, state=q.state)
+                if access.sees_school(ctx.identity, row["school_id"])
+            ],
             summary="Dispatches (a responder lists only their own: responder_id=you)",
             access=access.read(READERS, self_field="responder_id", student_data=False),
         ),

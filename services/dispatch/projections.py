@@ -27,6 +27,7 @@ class DispatchBoard(LocalView):
         super().__init__(*args, **kwargs)
         self.dispatches: dict[str, dict[str, Any]] = {}
         self.incident_of: dict[UUID, str] = {}
+        self.school_of: dict[UUID, str] = {}
         self._active: Counter[str] = Counter()  # open dispatches per responder, kept as we go
         self._roster = RosterState()  # as of the last catch-up (roster changes are rare)
 
@@ -37,6 +38,7 @@ class DispatchBoard(LocalView):
             event.apply(self._roster)  # type: ignore[arg-type]  # same shape as Roster
         elif isinstance(event, R.Opened):
             self.incident_of[event.originator_id] = str(event.incident_id)
+            self.school_of[event.originator_id] = event.school_id
         elif isinstance(event, R.ResponderAssigned):
             self._add(
                 event,
@@ -88,6 +90,7 @@ class DispatchBoard(LocalView):
         self.dispatches[str(dispatch_id)] = {
             "dispatch_id": str(dispatch_id),
             "incident_id": self.incident_of[event.originator_id],
+            "school_id": self.school_of.get(event.originator_id),
             "responder_id": responder_id,
             "state": "assigned",
             "step": step,

@@ -89,7 +89,15 @@ def operations(app: FollowupApplication, clock: Clock) -> list[Operation[Any]]:
 
     by = "by"
     ops: list[Operation[Any]] = [
-        Operation("list_plans", f.ListPlansV1, "GET", "/plans", lambda q, _: app.plans(q)),
+        Operation(
+            "list_plans",
+            f.ListPlansV1,
+            "GET",
+            "/plans",
+            lambda q, ctx: [
+                p for p in app.plans(q) if access.sees_school(ctx.identity, p.get("school_id"))
+            ],
+        ),
         Operation(
             "show_plan",
             f.ShowPlanV1,

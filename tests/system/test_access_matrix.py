@@ -325,3 +325,21 @@ async def test_no_token_is_401_and_a_forged_one_too(world: tuple[Harness, dict[s
     for token in ("not-a-token", forged):
         status, body = await harness.call("GET", "intake", "/schools", token=token)
         assert (status, body["field"]) == (401, "authorization")
+
+
+async def test_a_supervisor_lists_only_their_schools_dispatches_and_plans(
+    world: tuple[Harness, dict[str, str]],
+) -> None:
+    harness, ids = world
+    mine = harness.token("sup-0", S, ("s0",))
+    other = harness.token("sup-1", S, ("s1",))
+
+    _, own_dispatches = await harness.call("GET", "dispatch", "/dispatches", token=mine)
+    _, other_dispatches = await harness.call("GET", "dispatch", "/dispatches", token=other)
+    _, own_plans = await harness.call("GET", "followup", "/plans", token=mine)
+    _, other_plans = await harness.call("GET", "followup", "/plans", token=other)
+
+    assert [d["dispatch_id"] for d in own_dispatches] == [ids["dispatch_id"]]
+    assert other_dispatches == []
+    assert [p["plan_id"] for p in own_plans] == [ids["plan_id"]]
+    assert other_plans == []
