@@ -9,10 +9,7 @@ field, exits non-zero and stores nothing.
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,37 +17,15 @@ from typing import Any
 
 import pytest
 
+from tests.lantern_cli import as_json, lantern, running_system
+
 pytestmark = pytest.mark.system
-
-
-def lantern(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lantern.cli", "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    data_dir = tmp_path_factory.mktemp("lantern")
-    log = (data_dir / "up.log").open("w")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "lantern.cli", "up", "--demo", "--data-dir", str(data_dir)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while not (data_dir / "run.json").exists():
-        assert up.poll() is None, (data_dir / "up.log").read_text()
-        assert time.monotonic() < deadline, "lantern up did not become ready"
-        time.sleep(0.1)
-    yield data_dir
-    up.send_signal(signal.SIGINT)
-    assert up.wait(30) == 0
-    assert not (data_dir / "run.json").exists()
+    with running_system(tmp_path_factory.mktemp("lantern")) as data_dir:
+        yield data_dir
 
 
 def stored_events(data_dir: Path, service: str) -> int:
@@ -60,11 +35,6 @@ def stored_events(data_dir: Path, service: str) -> int:
             "SELECT COUNT(*) FROM stored_events WHERE topic NOT LIKE 'plumbing.audit:%'"
         ).fetchone()[0]
         return count
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> Any:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_info_says_where_the_system_is(system: Path) -> None:

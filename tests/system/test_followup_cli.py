@@ -9,9 +9,6 @@ check-in once; a second completion exits non-zero naming the field.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,23 +18,9 @@ import pytest
 
 from lantern.cli_auth import token_for
 from lantern.client import request, use_token
+from tests.lantern_cli import as_json, lantern, running_system
 
 pytestmark = pytest.mark.system
-
-
-def lantern(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lantern.cli", "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> Any:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def until(probe: Any, timeout: float = 15.0) -> Any:
@@ -51,21 +34,8 @@ def until(probe: Any, timeout: float = 15.0) -> Any:
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    data_dir = tmp_path_factory.mktemp("lantern-followup")
-    log = (data_dir / "up.log").open("w")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "lantern.cli", "up", "--demo", "--data-dir", str(data_dir)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while not (data_dir / "run.json").exists():
-        assert up.poll() is None, (data_dir / "up.log").read_text()
-        assert time.monotonic() < deadline, "lantern up did not become ready"
-        time.sleep(0.1)
-    yield data_dir
-    up.send_signal(signal.SIGINT)
-    assert up.wait(30) == 0
+    with running_system(tmp_path_factory.mktemp("lantern-followup")) as data_dir:
+        yield data_dir
 
 
 def resolved_incident(data_dir: Path) -> str:
