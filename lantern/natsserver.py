@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -38,7 +41,38 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def write_config(path: Path, *, port: int, store_dir: Path, http_port: int | None = None) -> None:
+#: The per-service users and subject permissions of deploy/ (present in a source checkout).
+PERMISSIONS = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "permissions.conf"
+USERS = ("intake", "dispatch", "followup", "records", "client", "operator")
+
+
+def credentials(data_dir: Path) -> dict[str, str]:
+    """One password per NATS user, generated once and kept (0600) under the data dir."""
+    path = data_dir / "nats-users.json"
+    if path.exists():
+        known: dict[str, str] = json.loads(path.read_text())
+        if set(known) == set(USERS):
+            return known
+    # a letter first: nats-server parses an environment value that starts with a digit as a number
+    passwords = {user: "p" + secrets.token_hex(24) for user in USERS}
+    path.write_text(json.dumps(passwords))
+    path.chmod(0o600)
+    return passwords
+
+
+def url_for(port: int, user: str | None = None, password: str | None = None) -> str:
+    auth = f"{user}:{password}@" if user and password else ""
+    return f"nats://{auth}127.0.0.1:{port}"
+
+
+def write_config(
+    path: Path,
+    *,
+    port: int,
+    store_dir: Path,
+    http_port: int | None = None,
+    permissions: Path | None = None,
+) -> None:
     """JetStream with file storage; see the README for the sync_interval choice."""
     lines = [
         f"listen: 127.0.0.1:{port}",
@@ -50,15 +84,32 @@ def write_config(path: Path, *, port: int, store_dir: Path, http_port: int | Non
     ]
     if http_port:
         lines.append(f"http: 127.0.0.1:{http_port}")
+    if permissions is not None:  # inlined: nats-server resolves includes relative to the file
+        lines.append(permissions.read_text())
     path.write_text("\n".join(lines) + "\n")
 
 
-def start(*, port: int, store_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+def start(
+    *,
+    port: int,
+    store_dir: Path,
+    log_file: Path,
+    passwords: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start the wheel's server; with ``passwords``, with deploy/'s per-service users."""
     store_dir.mkdir(parents=True, exist_ok=True)
     config = store_dir.parent / "nats-server.conf"
-    write_config(config, port=port, store_dir=store_dir)
+    write_config(
+        config,
+        port=port,
+        store_dir=store_dir,
+        permissions=PERMISSIONS if passwords is not None else None,
+    )
+    env = dict(os.environ)
+    for user, password in (passwords or {}).items():
+        env[f"LANTERN_NATS_{user.upper()}_PASSWORD"] = password
     with log_file.open("ab") as log:
-        proc = subprocess.Popen([binary(), "-c", str(config)], stdout=log, stderr=log)
+        proc = subprocess.Popen([binary(), "-c", str(config)], stdout=log, stderr=log, env=env)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if not port_free(port):

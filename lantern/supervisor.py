@@ -72,6 +72,8 @@ class Supervisor:
     out: Any = sys.stdout
     children: list[Child] = field(default_factory=list)
     nats: subprocess.Popen[bytes] | None = None
+    nats_port: int = 0
+    passwords: dict[str, str] | None = None  # per-service NATS users, when embedded
     stopping: bool = False
 
     def say(self, line: str) -> None:
@@ -86,14 +88,23 @@ class Supervisor:
             busy = port
             port = natsserver.free_port()
             self.say(f"NATS       port {busy} is taken (another nats-server?); using {port}")
+        if natsserver.PERMISSIONS.exists() and self.prefix == "lantern":
+            self.passwords = natsserver.credentials(self.data_dir)
         self.nats = natsserver.start(
             port=port,
             store_dir=self.data_dir / "nats",
             log_file=self.data_dir / "logs" / "nats.log",
+            passwords=self.passwords,
         )
-        url = f"nats://127.0.0.1:{port}"
-        self.say(f"NATS       embedded nats-server 2.15 (JetStream) at {url}, pid {self.nats.pid}")
-        return url
+        self.nats_port = port
+        users = "per-service users (deploy/nats/permissions.conf)" if self.passwords else "no auth"
+        self.say(
+            f"NATS       embedded nats-server 2.15 (JetStream) at nats://127.0.0.1:{port}, "
+            f"{users}, pid {self.nats.pid}"
+        )
+        if self.passwords:  # tools and operators connect as the operator user
+            return natsserver.url_for(port, "operator", self.passwords["operator"])
+        return natsserver.url_for(port)
 
     def prepare_keys(self) -> None:
         """The district secret and store key, before any service starts.
@@ -133,18 +144,23 @@ class Supervisor:
                 name,
                 "--data-dir",
                 str(self.data_dir),
-                "--nats-url",
-                nats_url,
                 "--http-port",
                 str(port),
             ]
+            child_env = dict(env)
+            if self.passwords:  # each service connects as its own user (kept out of argv)
+                child_env["LANTERN_NATS_URL"] = natsserver.url_for(
+                    self.nats_port, name, self.passwords[name]
+                )
+            else:
+                argv += ["--nats-url", nats_url]
             if self.config:
                 argv += ["--config", str(self.config.resolve())]
             child = Child(
                 name,
                 argv,
                 self.data_dir / "logs" / f"{name}.log",
-                env,
+                child_env,
                 niceness=BACKGROUND_NICENESS.get(name, 0),
             )
             child.start()

@@ -28,7 +28,7 @@ from plumbing.streams import ensure_streams
 pytestmark = pytest.mark.system
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats"
-USERS = ("intake", "dispatch", "followup", "records", "client")
+USERS = ("intake", "dispatch", "followup", "records", "client", "operator")
 PASSWORDS = {u: f"pw-{u}-test" for u in USERS}
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -39,10 +40,51 @@ def stored_events(data_dir: Path, service: str) -> int:
 
 def test_info_says_where_the_system_is(system: Path) -> None:
     info = as_json(lantern(system, "info", "--json"))
+    nats_url = urlparse(info["nats_url"])
 
-    assert info["nats_url"].startswith("nats://127.0.0.1:")
-    assert info["nats_url"] != "nats://127.0.0.1:4222"  # the system NATS holds that port
+    assert (nats_url.scheme, nats_url.hostname) == ("nats", "127.0.0.1")
+    assert nats_url.port != 4222  # the system NATS holds that port
+    assert nats_url.username == "operator"  # the embedded server runs with per-service users
     assert info["http_url"].startswith("http://127.0.0.1:")
+
+
+def test_each_service_connects_to_nats_as_its_own_user(system: Path) -> None:
+    """A service may publish only its own subjects (deploy/nats/permissions.conf)."""
+    import asyncio
+
+    import nats
+    from nats.errors import Error as NatsError
+
+    info = as_json(lantern(system, "info", "--json"))
+    port = urlparse(info["nats_url"]).port
+    passwords = json.loads((system / "nats-users.json").read_text())
+    denied: list[str] = []
+
+    async def probe() -> None:
+        async def on_error(exc: Exception) -> None:
+            denied.append(str(exc))
+
+        nc = await nats.connect(
+            f"nats://intake:{passwords['intake']}@127.0.0.1:{port}", error_cb=on_error
+        )
+        await nc.publish("lantern.evt.dispatch.responder_assigned", b"{}")
+        await nc.flush()
+        await asyncio.sleep(0.3)
+        await nc.close()
+        try:
+            await nats.connect(
+                f"nats://intake:wrong@127.0.0.1:{port}",
+                allow_reconnect=False,
+                max_reconnect_attempts=0,
+                error_cb=on_error,
+            )
+        except (NatsError, OSError) as exc:
+            denied.append(f"refused: {exc!r}")
+
+    asyncio.run(probe())
+
+    assert any("permissions violation" in d.lower() for d in denied), denied
+    assert any(d.startswith("refused") or "authorization" in d.lower() for d in denied), denied
 
 
 def test_schools_lists_the_demo_district(system: Path) -> None:
