@@ -16,6 +16,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from events import audit, dispatch, followup
 from events.records import ListAuditV1, ShowResponseMeasuresV1, ShowTimelineV1
@@ -29,12 +30,12 @@ from services.records.domain.history import (
     CALENDAR_ID,
     ROSTER_ID,
     AuditCalendar,
-    AuditDay,
+    AuditLine,
     IncidentTimeline,
     Request,
     Roster,
     StudentRecord,
-    audit_day_id,
+    audit_line_id,
     request_id,
     student_record_id,
 )
@@ -105,9 +106,9 @@ class RecordsApplication(LanternApplication):
         calendar = self._get(work, CALENDAR_ID, AuditCalendar, AuditCalendar)
         if day not in calendar.days:
             calendar.add_day(day)
-        self._get(work, audit_day_id(day), AuditDay, lambda: AuditDay(key=day)).add(
-            line, m.audit_id
-        )
+        line_id = audit_line_id(m.audit_id)
+        if line_id not in work and not self.exists(line_id):
+            work[line_id] = AuditLine(audit_id=m.audit_id, day=day, line=line)
         if m.student_ref:
             self._student(work, m.student_ref).add({**line, "kind": "audit"}, m.audit_id)
         cause = entry.causation_id
@@ -234,7 +235,7 @@ class RecordsApplication(LanternApplication):
                 line for line in self._student_lines(q.student_ref) if line.get("kind") == "audit"
             ]
         else:
-            lines = [line for day in self._days(q.since, q.until) for line in self._day(day)]
+            lines = self._lines_of(set(self._days(q.since, q.until)))
         rows = [_audit_only(line) for line in lines if _audit_matches(line, q)]
         rows.sort(key=lambda r: (datetime.fromisoformat(r["at"]), r["audit_id"]))
         return rows[: q.limit]
@@ -275,12 +276,22 @@ class RecordsApplication(LanternApplication):
         last = until.date() if until else date.max
         return sorted(d for d in calendar.days if first <= date.fromisoformat(d) <= last)
 
-    def _day(self, day: str) -> list[dict[str, Any]]:
-        try:
-            ledger: AuditDay = self.repository.get(audit_day_id(day))
-        except AggregateNotFoundError:
-            return []
-        return ledger.lines
+    def _lines_of(self, days: set[str]) -> list[dict[str, Any]]:
+        """Audit lines filed for these days, in arrival order (one pass over the log)."""
+        topic = get_topic(AuditLine.Filed)  # type: ignore[attr-defined]  # made by @event
+        lines: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            batch = self.recorder.select_notifications(
+                start, 1000, topics=[topic], inclusive_of_start=False
+            )
+            for notification in batch:
+                filed = self.mapper.to_domain_event(notification)
+                if filed.day in days:  # type: ignore[attr-defined]
+                    lines.append(filed.line)  # type: ignore[attr-defined]
+            if len(batch) < 1000:
+                return lines
+            start = batch[-1].id
 
 
 def entry_row(position: int, e: Entry) -> dict[str, Any]:

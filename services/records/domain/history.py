@@ -8,7 +8,6 @@ remembers the line ids it holds, so a message seen twice is stored once.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -19,11 +18,6 @@ from services.records.domain.entries import Entry
 
 def student_record_id(student_ref: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"lantern:records:student:{student_ref}")
-
-
-def audit_day_id(day: date | str) -> UUID:
-    key = day if isinstance(day, str) else day.isoformat()
-    return uuid5(NAMESPACE_URL, f"lantern:records:audit-day:{key}")
 
 
 def request_id(causation_id: str) -> UUID:
@@ -89,12 +83,27 @@ class StudentRecord(Ledger):
         return student_record_id(key)
 
 
-class AuditDay(Ledger):
-    """Every audit entry of one UTC day (exports walk the days of a date range)."""
+def audit_line_id(audit_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"lantern:records:audit-line:{audit_id}")
+
+
+class AuditLine(Aggregate):
+    """One audit entry, filed on its own.
+
+    Why not one ledger per day: a busy day holds tens of thousands of entries, and
+    appending to one aggregate replays all of them each time.  Exports read the
+    filed lines back from the log, in the order they arrived.
+    """
 
     @staticmethod
-    def create_id(key: str) -> UUID:
-        return audit_day_id(key)
+    def create_id(audit_id: str) -> UUID:
+        return audit_line_id(audit_id)
+
+    @event("Filed")
+    def __init__(self, audit_id: str, day: str, line: dict[str, Any]) -> None:
+        self.audit_id = audit_id
+        self.day = day
+        self.line = line
 
 
 class Request(Aggregate):
