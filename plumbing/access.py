@@ -111,6 +111,12 @@ def sees_school(identity: Identity | None, school_id: str | None) -> bool:
     return school_id is None or school_id in identity.schools
 
 
+def by_school(request: Any) -> Resource:
+    """Scope of a district-wide figure: one school if the request names it, else every school
+    (so a supervisor must ask for one of theirs; compliance and admin see the district)."""
+    return Resource(school_id=getattr(request, "school_id", None) or "(every school)")
+
+
 def in_scope(identity: Identity, resource: Resource | None) -> str:
     """'' when the caller's role reaches the resource, else why not."""
     if resource is None or identity.role in (R.ADMIN, R.COMPLIANCE):

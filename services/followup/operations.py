@@ -289,7 +289,9 @@ def access_rules(app: FollowupApplication) -> dict[str, Access]:
         "show_protocol": access.read(EVERYONE, student_data=False),
         "publish_protocol": access.admin(),
         "show_measures": access.read(
-            frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN}), student_data=False
+            frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN}),
+            access.by_school,
+            student_data=False,
         ),
     }
     for name in ("complete_checkin", "no_show_checkin", "reschedule_checkin"):

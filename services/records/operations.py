@@ -59,7 +59,7 @@ def operations(app: RecordsApplication) -> list[Operation[Any]]:
             "/measures",
             lambda q, _: app.measures(q),
             summary="Time to assign, acknowledge, reach the student, notify, follow up",
-            access=access.read(MEASURES, student_data=False),
+            access=access.read(MEASURES, access.by_school, student_data=False),
         ),
         Operation(
             "list_audit",

@@ -160,6 +160,7 @@ async def world(
     _, shown = await harness.call("GET", "followup", f"/plans/{ids['plan_id']}")
     ids["checkin_id"] = shown["checkins"][0]["checkin_id"]
     ids["student_ref"] = "stu-1"
+    ids["school_id"] = "s0"  # district-wide figures are asked per school by supervisors
 
     async def recorded() -> bool:  # records has seen the report and the resolution
         _, timeline = await harness.call("GET", "records", f"/incidents/{incident}/timeline")
@@ -343,3 +344,18 @@ async def test_a_supervisor_lists_only_their_schools_dispatches_and_plans(
     assert other_dispatches == []
     assert [p["plan_id"] for p in own_plans] == [ids["plan_id"]]
     assert other_plans == []
+
+
+async def test_a_supervisor_sees_figures_of_their_schools_only(
+    world: tuple[Harness, dict[str, str]],
+) -> None:
+    harness, _ = world
+    supervisor = harness.token("sup-0", S, ("s0",))
+    compliance = harness.token("comp-1", C)
+
+    own, _ = await harness.call("GET", "records", "/measures?school_id=s0", token=supervisor)
+    other, _ = await harness.call("GET", "records", "/measures?school_id=s1", token=supervisor)
+    district, _ = await harness.call("GET", "followup", "/measures", token=supervisor)
+    everyone, _ = await harness.call("GET", "followup", "/measures", token=compliance)
+
+    assert (own, other, district, everyone) == (200, 403, 403, 200)
