@@ -26,26 +26,24 @@ from lantern.client import ServiceError, request, use_token
 
 ACK_SECONDS = 3
 
-POLICY = f"""
-[dispatch]
-version = "scenario-morning"
 
-[dispatch.ack_deadline_seconds]
-imminent = {ACK_SECONDS}
-high = {ACK_SECONDS}
-moderate = {ACK_SECONDS}
-low = {ACK_SECONDS}
+def short_policy_toml(version: str, ack_seconds: int, extra: str = "") -> str:
+    """The same acknowledgement deadline for every risk, no on-scene deadline, one round.
 
-[dispatch.on_scene_deadline_seconds]
-imminent = 0
-high = 0
-moderate = 0
-low = 0
+    Used by the scenario and by tests that need escalation to play out in seconds.
+    """
+    risks = "".join(f"{r} = {ack_seconds}\n" for r in ("imminent", "high", "moderate", "low"))
+    no_deadline = "".join(f"{r} = 0\n" for r in ("imminent", "high", "moderate", "low"))
+    return (
+        f'[dispatch]\nversion = "{version}"\n\n'
+        f"[dispatch.ack_deadline_seconds]\n{risks}\n"
+        f"[dispatch.on_scene_deadline_seconds]\n{no_deadline}\n"
+        '[dispatch.escalation]\nchain = ["next_responder", "supervisor", "district_crisis_lead"]\n'
+        f"repeat_limit = 0\n{extra}"
+    )
 
-[dispatch.escalation]
-chain = ["next_responder", "supervisor", "district_crisis_lead"]
-repeat_limit = 0
-"""
+
+POLICY = short_policy_toml("scenario-morning", ACK_SECONDS)
 
 #: (school, category, risk, what the responders do)
 #: ack: the paged responder acknowledges at once; late: nobody answers the first page, then the

@@ -11,7 +11,7 @@ which one it runs on:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -33,7 +33,6 @@ class Settings:
     auth_secret: str = ""  # the district's token-signing secret (plumbing.auth)
     dev_mode: bool = True
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
-    options: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, service: str, **overrides: object) -> Settings:

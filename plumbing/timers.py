@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import heapq
 from abc import abstractmethod
+from collections import deque
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Any
@@ -67,10 +68,9 @@ class DueTimers(LocalView):
         with self.lock:
             return len(self._due)
 
-    def next_due(self) -> datetime | None:
+    def is_pending(self, key: Hashable, due_at: datetime) -> bool:
         with self.lock:
-            self._drop_stale_heads()
-            return self._heap[0][0] if self._heap else None
+            return self._due.get(key) == due_at
 
     def due(self, now: datetime) -> list[tuple[Hashable, datetime]]:
         """Timers whose time has come, oldest first (they stay pending until cancelled)."""
@@ -109,7 +109,8 @@ class Ticker:
         self.interval_s = interval_s
         self.name = name
         self.fired = 0
-        self.lateness_s: list[float] = []
+        #: the latest firings' lateness (bounded: a service runs for months)
+        self.lateness_s: deque[float] = deque(maxlen=100_000)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -140,6 +141,6 @@ class Ticker:
                 self.lateness_s.append((self.clock() - due_at).total_seconds())
             else:
                 with self.timers.lock:
-                    if self.timers._due.get(key) == due_at:
+                    if self.timers.is_pending(key, due_at):
                         self.timers.cancel(key)
         return effective

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lantern.scenario import short_policy_toml
 from tests.harness import Harness
 
 ROSTER: list[dict[str, Any]] = [
@@ -29,29 +30,7 @@ ROSTER: list[dict[str, Any]] = [
 
 def short_policy(directory: Path, ack_seconds: int = 1, extra: str = "") -> str:
     path = directory / "lantern.toml"
-    path.write_text(
-        f"""
-[dispatch]
-version = "test-short"
-
-[dispatch.ack_deadline_seconds]
-imminent = {ack_seconds}
-high = {ack_seconds}
-moderate = {ack_seconds}
-low = {ack_seconds}
-
-[dispatch.on_scene_deadline_seconds]
-imminent = 0
-high = 0
-moderate = 0
-low = 0
-
-[dispatch.escalation]
-chain = ["next_responder", "supervisor", "district_crisis_lead"]
-repeat_limit = 0
-{extra}
-"""
-    )
+    path.write_text(short_policy_toml("test-short", ack_seconds, extra))
     return str(path)
 
 
