@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import percentile, progress, write
 from events.subjects import Subjects
 from lantern import cli_auth
-from plumbing import auth
+from plumbing.access import auth
 
 SCHOOLS = ["maple-es", "cedar-ms", "birch-hs", "alder-hs", "willow-k8"]
 CATEGORIES = ["acute_distress", "grief_trauma", "substance_use", "other", "self_harm"]

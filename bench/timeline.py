@@ -45,7 +45,7 @@ from events.intake import IncidentReportedV1
 from events.records import ShowTimelineV1
 from events.vocabulary import Category, RiskLevel
 from plumbing.settings import Settings
-from plumbing.store import store_env
+from plumbing.store.select import store_env
 from services.records.application import RecordsApplication
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, system
-from plumbing import auth
+from plumbing.access import auth
 
 DEV_SUBJECT = "dev-admin"
 

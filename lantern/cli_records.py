@@ -215,9 +215,9 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    from plumbing.chain_store import chain_store_for
-    from plumbing.chainer import integrity_key, verify_store
-    from plumbing.integrity import Checkpoint
+    from plumbing.integrity.chain_store import chain_store_for
+    from plumbing.integrity.chainer import integrity_key, verify_store
+    from plumbing.integrity.verify import Checkpoint
     from plumbing.settings import Settings
 
     data_dir = Path(args.data_dir)
@@ -300,7 +300,7 @@ async def _anchors(nats_url: str, prefix: str, stores: list[str]) -> dict[str, A
     import nats
 
     from events.subjects import Subjects
-    from plumbing.chainer import latest_checkpoints
+    from plumbing.integrity.chainer import latest_checkpoints
 
     nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=0)
     try:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from plumbing.host import ServiceProcess
+    from plumbing.interface.process import ServiceProcess
     from plumbing.settings import Settings
 
 #: service name -> module with ``build(settings) -> ServiceProcess``, in start order.

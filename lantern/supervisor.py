@@ -115,9 +115,9 @@ class Supervisor:
         a missing one stops ``up`` here, before anything runs.  The supervisor
         seeds the demo as the district administrator ``demo-seed``.
         """
-        from plumbing import auth
+        from plumbing.access import auth
         from plumbing.settings import Settings
-        from plumbing.store import cipher_key
+        from plumbing.store.select import cipher_key
 
         settings = Settings.from_env("supervisor", data_dir=self.data_dir)
         secret = auth.auth_secret(

@@ -1,2 +1,5 @@
-"""Plumbing every Lantern service shares: store selection, the outbox relay,
-the idempotent consumer, logging, and the process host.  It knows no service."""
+"""Plumbing every Lantern service shares, one sub-package per concern.
+
+Read top-down: ``interface`` -> ``messaging`` -> ``store`` -> ``access`` / ``integrity`` /
+``privacy`` -> ``logs``, ``domain``, ``settings``.  It knows no service.
+"""

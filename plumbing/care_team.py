@@ -22,10 +22,10 @@ from eventsourcing.domain import Aggregate
 
 from events.dispatch import DispatchEscalatedV1, ResponderAssignedV1
 from events.subjects import DISPATCH, Subjects
-from plumbing.application import LanternApplication
-from plumbing.consumer import TrackedConsumer
 from plumbing.domain import Trace, TracedCreated, TracedEvent
-from plumbing.messaging import Subscription
+from plumbing.messaging.consumer import TrackedConsumer
+from plumbing.messaging.host import Subscription
+from plumbing.store.application import LanternApplication
 
 UPSTREAM = f"{DISPATCH}:care-team"
 CareTeamEvent = ResponderAssignedV1 | DispatchEscalatedV1

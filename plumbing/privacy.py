@@ -3,7 +3,7 @@
 Two layers protect student data at rest:
 
 1. the whole store is encrypted with eventsourcing's AES-GCM cipher
-   (``LANTERN_CIPHER_KEY``, see ``plumbing.store``): nothing in a database file
+   (``LANTERN_CIPHER_KEY``, see ``plumbing.store.select``): nothing in a database file
    is readable without the service's key;
 2. the identifying fields and free-text notes are *also* sealed with a data
    key of their own student (:class:`Sealer`), before they enter a domain event.

@@ -30,7 +30,7 @@ class Settings:
     postgres_dsn: str = ""
     postgres_schema: str = ""
     cipher_key: str = ""
-    auth_secret: str = ""  # the district's token-signing secret (plumbing.auth)
+    auth_secret: str = ""  # the district's token-signing secret (plumbing.access.auth)
     dev_mode: bool = True
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
 

@@ -32,7 +32,7 @@ import anyio
 from eventsourcing.persistence import IntegrityError
 
 from plumbing import logs
-from plumbing.local_view import LocalView
+from plumbing.store.local_view import LocalView
 
 log = logs.get("lantern.timers")
 

@@ -19,7 +19,7 @@ from nats.js.errors import NotFoundError
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.streams import delete_streams
+from plumbing.messaging.streams import delete_streams
 from tests.nats_process import OwnNats
 
 SYSTEM_NATS_URL = os.environ.get("LANTERN_TEST_NATS_URL", "nats://127.0.0.1:4222")

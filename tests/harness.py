@@ -15,8 +15,8 @@ import httpx
 from events.subjects import Subjects
 from lantern.natsserver import free_port
 from lantern.services import builder
-from plumbing import auth
-from plumbing.host import ServiceProcess
+from plumbing.access import auth
+from plumbing.interface.process import ServiceProcess
 from plumbing.settings import Settings
 
 T = TypeVar("T")

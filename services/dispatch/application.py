@@ -24,8 +24,8 @@ from events.intake import (
     IncidentReportedV1,
     RiskReclassifiedV1,
 )
-from plumbing.application import LanternApplication
 from plumbing.domain import Conflict, NotFound, Trace
+from plumbing.store.application import LanternApplication
 from services.dispatch.domain.assignment import Need, choose_on_call, choose_responder
 from services.dispatch.domain.escalation import Pick, Position, next_step
 from services.dispatch.domain.policy import Policy

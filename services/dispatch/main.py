@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from events.intake import IntakeEvent
 from events.subjects import DISPATCH, INTAKE, Subjects
-from plumbing.audit import audited
-from plumbing.commands import http_routes, nats_responders, openapi_route
-from plumbing.guard import Guard
-from plumbing.host import ServiceProcess
-from plumbing.messaging import MessagingHost, follow
-from plumbing.relay import OutboxRelay
-from plumbing.requests import utcnow
+from plumbing.integrity.audit import audited
+from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface.guard import Guard
+from plumbing.interface.process import ServiceProcess
+from plumbing.interface.requests import utcnow
+from plumbing.messaging.host import MessagingHost, follow
+from plumbing.messaging.relay import OutboxRelay
 from plumbing.settings import Settings
-from plumbing.store import store_env
+from plumbing.store.select import store_env
 from plumbing.timers import Ticker
 from services.dispatch import config
 from services.dispatch.application import DispatchApplication

@@ -18,11 +18,11 @@ from events.dispatch import (
     SwapShiftV1,
     UpdateDispatchStatusV1,
 )
-from plumbing import access
-from plumbing.access import READERS, STAFF, Resource
-from plumbing.auth import Role
-from plumbing.commands import Context, Operation, Result
+from plumbing.access import rules as access
+from plumbing.access.auth import Role
+from plumbing.access.rules import READERS, STAFF, Resource
 from plumbing.domain import Invalid, NotFound
+from plumbing.interface.commands import Context, Operation, Result
 from services.dispatch.application import DispatchApplication
 from services.dispatch.domain.response import IncidentResponse
 

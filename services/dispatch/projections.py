@@ -13,7 +13,7 @@ from collections.abc import Hashable
 from typing import Any
 from uuid import UUID
 
-from plumbing.local_view import LocalView
+from plumbing.store.local_view import LocalView
 from plumbing.timers import DueTimers
 from services.dispatch.domain.response import IncidentResponse
 from services.dispatch.domain.roster import Responder, Roster, RosterState

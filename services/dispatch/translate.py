@@ -22,7 +22,7 @@ from events.dispatch import (
 )
 from events.subjects import DISPATCH, Subjects
 from events.vocabulary import ResponderRole, RiskLevel
-from plumbing.relay import Outgoing
+from plumbing.envelope import Outgoing
 from services.dispatch.domain.delivery import Delivery
 from services.dispatch.domain.response import IncidentResponse as R
 from services.dispatch.domain.roster import Roster

@@ -20,8 +20,8 @@ from eventsourcing.persistence import IntegrityError
 
 from events import followup as f
 from events.dispatch import DispatchStatusChangedV1, ResponderEnrolledV1
-from plumbing.application import LanternApplication
 from plumbing.domain import NotFound, Trace
+from plumbing.store.application import LanternApplication
 from services.followup.domain.ids import plan_id_for
 from services.followup.domain.plan import OPENING_STATUSES, FollowupPlan
 from services.followup.domain.protocol import (

@@ -5,14 +5,14 @@ from __future__ import annotations
 from events.dispatch import DispatchEvent
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
 from plumbing import care_team
-from plumbing.audit import audited
-from plumbing.commands import http_routes, nats_responders, openapi_route
-from plumbing.guard import Guard
-from plumbing.host import ServiceProcess
-from plumbing.messaging import MessagingHost, follow
-from plumbing.relay import OutboxRelay
+from plumbing.integrity.audit import audited
+from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface.guard import Guard
+from plumbing.interface.process import ServiceProcess
+from plumbing.messaging.host import MessagingHost, follow
+from plumbing.messaging.relay import OutboxRelay
 from plumbing.settings import Settings
-from plumbing.store import store_env
+from plumbing.store.select import store_env
 from plumbing.timers import Clock, Ticker, system_clock
 from services.followup.application import FollowupApplication
 from services.followup.operations import operations

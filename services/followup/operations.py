@@ -10,10 +10,11 @@ from dataclasses import replace
 from typing import Any
 
 from events import followup as f
-from plumbing import access, care_team
-from plumbing.access import EVERYONE, READERS, STAFF, Access, Resource
-from plumbing.auth import Role
-from plumbing.commands import Context, Operation, Result
+from plumbing import care_team
+from plumbing.access import rules as access
+from plumbing.access.auth import Role
+from plumbing.access.rules import EVERYONE, READERS, STAFF, Access, Resource
+from plumbing.interface.commands import Context, Operation, Result
 from plumbing.timers import Clock
 from services.followup.application import FollowupApplication
 

@@ -27,8 +27,8 @@ from events.intake import IncidentAcceptedV1, ReportIncidentV1
 from events.subjects import Subjects
 from events.vocabulary import Category, RiskLevel
 from plumbing import logs
-from plumbing.commands import STATUS_HEADER
-from plumbing.requests import ACTOR_HEADER, CORRELATION_HEADER
+from plumbing.interface.commands import STATUS_HEADER
+from plumbing.interface.requests import ACTOR_HEADER, CORRELATION_HEADER
 from plumbing.timers import Clock
 from services.followup.application import FollowupApplication
 from services.followup.domain.ids import renewed_risk_key

@@ -13,7 +13,7 @@ from uuid import UUID
 from events import followup as f
 from events.subjects import FOLLOWUP, Subjects
 from events.vocabulary import RiskLevel
-from plumbing.relay import Outgoing
+from plumbing.envelope import Outgoing
 from services.followup.domain.plan import FollowupPlan as P
 
 _CHECKIN_STATES = {

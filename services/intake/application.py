@@ -31,9 +31,9 @@ from events.intake import (
     ReclassifyRiskV1,
     ReportIncidentV1,
 )
-from plumbing.application import LanternApplication
 from plumbing.domain import Conflict, Invalid, NotFound, Trace
 from plumbing.privacy import Sealer
+from plumbing.store.application import LanternApplication
 from services.intake.domain.facts import CORRECTABLE, ReportFacts
 from services.intake.domain.incident import Incident
 from services.intake.domain.schools import DIRECTORY_ID, SchoolDirectory

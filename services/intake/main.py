@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from events.subjects import INTAKE, Subjects
 from plumbing import care_team, privacy
-from plumbing.audit import audited
-from plumbing.commands import http_routes, nats_responders, openapi_route
-from plumbing.guard import Guard
-from plumbing.host import ServiceProcess
-from plumbing.messaging import MessagingHost
-from plumbing.relay import OutboxRelay
+from plumbing.integrity.audit import audited
+from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface.guard import Guard
+from plumbing.interface.process import ServiceProcess
+from plumbing.messaging.host import MessagingHost
+from plumbing.messaging.relay import OutboxRelay
 from plumbing.settings import Settings
-from plumbing.store import cipher_key, store_env
+from plumbing.store.select import cipher_key, store_env
 from services.intake.application import IntakeApplication
 from services.intake.operations import operations
 from services.intake.translate import translator

@@ -1,7 +1,7 @@
 """Intake's operations, served identically over HTTP and NATS request-reply.
 
 Each becomes ``POST|GET <path>`` and ``<prefix>.cmd.intake.<name>``, with the
-same validation and the same ``ErrorV1`` refusals (see ``plumbing.commands``).
+same validation and the same ``ErrorV1`` refusals (see ``plumbing.interface.commands``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from events.intake import (
     ShowIncidentV1,
 )
 from events.vocabulary import RiskLevel
-from plumbing import access, care_team, privacy
-from plumbing.access import EVERYONE, STAFF, Resource
-from plumbing.auth import Role
-from plumbing.commands import Context, Operation, Result
+from plumbing import care_team, privacy
+from plumbing.access import rules as access
+from plumbing.access.auth import Role
+from plumbing.access.rules import EVERYONE, STAFF, Resource
+from plumbing.interface.commands import Context, Operation, Result
 from services.intake.application import Accepted, IntakeApplication
 from services.intake.domain.incident import Incident
 from services.intake.domain.triage import EMERGENCY_INSTRUCTION

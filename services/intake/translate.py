@@ -22,7 +22,7 @@ from events.intake import (
 )
 from events.subjects import Subjects
 from events.vocabulary import Category, RiskLevel
-from plumbing.relay import Outgoing, Translator
+from plumbing.envelope import Outgoing, Translator
 from services.intake.domain.incident import Incident
 
 

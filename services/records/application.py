@@ -20,9 +20,9 @@ from eventsourcing.utils import get_topic
 
 from events import audit, dispatch, followup
 from events.records import ListAuditV1, ShowResponseMeasuresV1, ShowTimelineV1
-from plumbing.access import Resource
-from plumbing.application import LanternApplication
+from plumbing.access.rules import Resource
 from plumbing.domain import NotFound
+from plumbing.store.application import LanternApplication
 from services.records import translate
 from services.records.domain import disclosures, measures, replay
 from services.records.domain.entries import EVENT, Entry, from_a_person, ordered, with_actors

@@ -21,9 +21,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from events.subjects import RECORDS, Subjects
-from plumbing.consumer import Outcome, TrackedConsumer
 from plumbing.domain import Trace
-from plumbing.messaging import Subscription
+from plumbing.messaging.consumer import Outcome, TrackedConsumer
+from plumbing.messaging.host import Subscription
 from services.records.application import RecordsApplication
 
 _HEADERS: ContextVar[Mapping[str, str] | None] = ContextVar("records_headers", default=None)

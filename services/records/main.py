@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from events.subjects import RECORDS, SERVICES, Subjects
-from plumbing.commands import http_routes, nats_responders, openapi_route
-from plumbing.guard import Guard
-from plumbing.host import ServiceProcess
-from plumbing.messaging import MessagingHost
+from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface.guard import Guard
+from plumbing.interface.process import ServiceProcess
+from plumbing.messaging.host import MessagingHost
 from plumbing.settings import Settings
-from plumbing.store import store_env
+from plumbing.store.select import store_env
 from services.records.application import RecordsApplication
 from services.records.consumer import subscription
 from services.records.operations import operations

@@ -14,9 +14,9 @@ from events.records import (
     ShowTimelineV1,
     TimelineV1,
 )
-from plumbing import access
-from plumbing.auth import Role
-from plumbing.commands import Operation
+from plumbing.access import rules as access
+from plumbing.access.auth import Role
+from plumbing.interface.commands import Operation
 from services.records.application import RecordsApplication
 
 #: Supervisors look back on their schools' incidents, responders on the ones they were

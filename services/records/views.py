@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from plumbing.local_view import LocalView
+from plumbing.store.local_view import LocalView
 from services.records.domain import measures
 from services.records.domain.entries import Entry
 from services.records.domain.history import IncidentTimeline, Ledger

@@ -23,7 +23,7 @@ from nats.errors import Error as NatsError
 
 from events.subjects import Subjects
 from lantern import natsserver
-from plumbing.streams import ensure_streams
+from plumbing.messaging.streams import ensure_streams
 
 pytestmark = pytest.mark.system
 

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plumbing import access, auth
-from plumbing.access import Resource, decide
-from plumbing.auth import AuthError, Role
+from plumbing.access import auth
+from plumbing.access import rules as access
+from plumbing.access.auth import AuthError, Role
+from plumbing.access.rules import Resource, decide
 
 SECRET = b"district-secret"
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)

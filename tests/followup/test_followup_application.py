@@ -16,8 +16,8 @@ from events.dispatch import DispatchStatusChangedV1, ResponderEnrolledV1
 from events.intake import IncidentAcceptedV1, ReportIncidentV1
 from events.subjects import Subjects
 from events.vocabulary import Category, ResponderRole, RiskLevel
-from plumbing.commands import STATUS_HEADER
 from plumbing.domain import Conflict
+from plumbing.interface.commands import STATUS_HEADER
 from plumbing.timers import Ticker
 from services.followup.application import FollowupApplication
 from services.followup.domain.ids import plan_id_for

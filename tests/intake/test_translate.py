@@ -18,7 +18,7 @@ from events.intake import (
     RiskReclassifiedV1,
 )
 from events.subjects import Subjects
-from plumbing.relay import Outgoing
+from plumbing.envelope import Outgoing
 from services.intake.domain.facts import ReportFacts
 from services.intake.domain.incident import Incident
 from services.intake.domain.student_file import StudentFile

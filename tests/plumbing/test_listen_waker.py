@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from events.intake import AddSchoolV1
+from plumbing.messaging.wakeup import ListenWaker
 from plumbing.settings import Settings
-from plumbing.store import store_env
-from plumbing.wakeup import ListenWaker
+from plumbing.store.select import store_env
 from services.intake.application import IntakeApplication
 from tests.conftest import PG_DSN
 from tests.support import TRACE

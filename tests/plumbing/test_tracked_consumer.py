@@ -18,10 +18,10 @@ from events.codec import encode
 from events.intake import IncidentReportedV1
 from events.subjects import INTAKE, Subjects
 from events.vocabulary import Category, RiskLevel
-from plumbing.application import LanternApplication
-from plumbing.consumer import TrackedConsumer
 from plumbing.domain import Trace
-from plumbing.messaging import MessagingHost, Subscription
+from plumbing.messaging.consumer import TrackedConsumer
+from plumbing.messaging.host import MessagingHost, Subscription
+from plumbing.store.application import LanternApplication
 from tests.harness import eventually
 
 pytestmark = pytest.mark.system

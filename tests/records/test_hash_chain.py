@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from plumbing import integrity as ig
-from plumbing.integrity import RawRecord
+from plumbing.integrity import verify as ig
+from plumbing.integrity.verify import RawRecord
 
 pytestmark = pytest.mark.domain
 

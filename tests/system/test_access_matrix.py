@@ -22,9 +22,9 @@ import nats
 import pytest
 
 from events.subjects import DISPATCH, FOLLOWUP, INTAKE, RECORDS, Subjects
-from plumbing.auth import AUTH_HEADER
-from plumbing.commands import STATUS_HEADER, Operation
-from plumbing.guard import Guard
+from plumbing.access.auth import AUTH_HEADER
+from plumbing.interface.commands import STATUS_HEADER, Operation
+from plumbing.interface.guard import Guard
 from plumbing.timers import system_clock
 from services.dispatch.operations import operations as dispatch_ops
 from services.followup.operations import operations as followup_ops

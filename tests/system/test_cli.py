@@ -33,7 +33,7 @@ def stored_events(data_dir: Path, service: str) -> int:
     """Events stored, audit entries aside (a refused command is audited, nothing else)."""
     with sqlite3.connect(data_dir / f"{service}.sqlite") as db:
         count: int = db.execute(
-            "SELECT COUNT(*) FROM stored_events WHERE topic NOT LIKE 'plumbing.audit:%'"
+            "SELECT COUNT(*) FROM stored_events WHERE topic NOT LIKE 'plumbing.integrity.audit:%'"
         ).fetchone()[0]
         return count
 

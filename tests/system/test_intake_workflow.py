@@ -26,7 +26,7 @@ from events import headers as h
 from events.intake import IncidentCancelledV1, IncidentReportedV1, ReportLinkedV1
 from events.subjects import INTAKE, Subjects
 from lantern import runfile
-from plumbing.auth import DEV_SECRET_FILE
+from plumbing.access.auth import DEV_SECRET_FILE
 from services.intake.application import IntakeApplication
 from tests.harness import TEST_AUTH_SECRET, Harness, admin_headers, eventually
 
@@ -60,7 +60,7 @@ def intake_app(harness: Harness) -> IntakeApplication:
 def stored(harness: Harness) -> int:
     """Events stored, audit entries aside (a refused command is audited, nothing else)."""
     notifications = intake_app(harness).recorder.select_notifications(0, 100_000)
-    return sum(1 for n in notifications if not n.topic.startswith("plumbing.audit:"))
+    return sum(1 for n in notifications if not n.topic.startswith("plumbing.integrity.audit:"))
 
 
 async def over_nats(nc: Client, subjects: Subjects, name: str, body: Any) -> tuple[int, Any]:

@@ -23,7 +23,7 @@ import pytest
 
 from events.audit import AuditRecordedV1
 from events.subjects import DISPATCH, INTAKE, Subjects
-from plumbing.auth import Role
+from plumbing.access.auth import Role
 from tests.conftest import PG_DSN
 from tests.harness import Harness, eventually
 from tests.nats_process import OwnNats

@@ -17,8 +17,8 @@ from eventsourcing.persistence import Tracking
 
 from plumbing import logs
 from plumbing.domain import Trace
-from plumbing.relay import event_identity
-from plumbing.requests import utcnow
+from plumbing.interface.requests import utcnow
+from plumbing.messaging.relay import event_identity
 from services.dispatch.application import DispatchApplication
 from services.dispatch.config import Notifications
 from services.dispatch.domain.delivery import Delivery

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from plumbing.local_view import LocalView
+from plumbing.store.local_view import LocalView
 from services.followup.domain.plan import FollowupPlan as P
 
 

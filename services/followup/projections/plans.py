@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from plumbing.domain import NotFound
-from plumbing.local_view import LocalView
+from plumbing.store.local_view import LocalView
 from services.followup.domain.plan import FollowupPlan as P
 
 

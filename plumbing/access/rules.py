@@ -1,11 +1,11 @@
 """The access rules, decided in one place for every operation of every service.
 
-Each :class:`~plumbing.commands.Operation` declares an :class:`Access`: whether it
+Each :class:`~plumbing.interface.commands.Operation` declares an :class:`Access`: whether it
 is a command or a read, whether a read touches student data (then it is
 audited), which roles may call it at all, and how to find the resource it
 touches (a ``scope`` function the service supplies: the incident's school, its
 reporter, the responders dispatched to it).  :func:`decide` applies the rules
-below to (identity, access, resource); ``plumbing.commands.execute`` calls it
+below to (identity, access, resource); ``plumbing.interface.commands.execute`` calls it
 the same way for HTTP and NATS, and the CLI goes through HTTP.
 
 The rules (issue 5):
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from plumbing.auth import Identity, Role
+from plumbing.access.auth import Identity, Role
 from plumbing.domain import DomainError
 
 COMMAND, READ = "command", "read"

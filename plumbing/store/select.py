@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from psycopg.conninfo import conninfo_to_dict
 
-from plumbing.auth import dev_secret_file
+from plumbing.access.auth import dev_secret_file
 from plumbing.settings import Settings
 
 DEV_CIPHER_FILE = "cipher.key"

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 from plumbing import logs
-from plumbing.application import LanternApplication
+from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.wakeup")
 

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from plumbing import logs
-from plumbing.application import LanternApplication
+from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.views")
 

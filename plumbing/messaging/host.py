@@ -23,10 +23,10 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.application import LanternApplication
-from plumbing.consumer import Decide, TrackedConsumer
-from plumbing.relay import OutboxRelay
-from plumbing.streams import ensure_streams
+from plumbing.messaging.consumer import Decide, TrackedConsumer
+from plumbing.messaging.relay import OutboxRelay
+from plumbing.messaging.streams import ensure_streams
+from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.messaging")
 

@@ -34,8 +34,8 @@ from events.codec import ContractError, decode, encode
 from events.records import IntegrityCheckpointV1
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.chain_store import ChainStore, chain_store_for
-from plumbing.integrity import GENESIS, Checkpoint, Verdict, extend, sign, verify
+from plumbing.integrity.chain_store import ChainStore, chain_store_for
+from plumbing.integrity.verify import GENESIS, Checkpoint, Verdict, extend, sign, verify
 from plumbing.settings import Settings
 
 log = logs.get("lantern.integrity")

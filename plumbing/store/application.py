@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
 
-from plumbing import audit
+from plumbing.integrity import audit
 
 
 class LanternApplication(EventSourcedProjection[UUID]):
@@ -36,7 +36,7 @@ class LanternApplication(EventSourcedProjection[UUID]):
         """Store the aggregates' pending events (and the tracking record) atomically.
 
         Returns the number of events stored.  The audit entry of the command being
-        served (if any is pending, see ``plumbing.audit``) is stored in the same
+        served (if any is pending, see ``plumbing.integrity.audit``) is stored in the same
         transaction, so no command is on record without its audit entry.
         """
         processing = ProcessingEvent[UUID](tracking=tracking)

@@ -20,12 +20,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from plumbing import logs
-from plumbing.application import LanternApplication
-from plumbing.chainer import Chainer
-from plumbing.http import reply
-from plumbing.messaging import MessagingHost
+from plumbing.integrity.chainer import Chainer
+from plumbing.interface.http import reply
+from plumbing.messaging.host import MessagingHost
+from plumbing.messaging.wakeup import ListenWaker
 from plumbing.settings import Settings
-from plumbing.wakeup import ListenWaker
+from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.host")
 

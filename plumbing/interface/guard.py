@@ -1,10 +1,10 @@
 """The gate every operation passes, on every interface: authenticate, authorize, audit.
 
-``plumbing.commands.execute`` calls :meth:`Guard.identify` (401 without a valid
+``plumbing.interface.commands.execute`` calls :meth:`Guard.identify` (401 without a valid
 token) and then runs the operation through :meth:`Guard.run`, which
 
 1. loads the resource the request touches (the operation's ``scope``),
-2. applies the access rules (``plumbing.access.decide``): a refusal is a 403
+2. applies the access rules (``plumbing.access.rules.decide``): a refusal is a 403
    ``{"error", "field": "authorization"}`` and an audit entry ``refused``,
 3. runs the operation with its audit entry pending, so a command's entry is
    stored in the command's own transaction; a read of student data, a refusal
@@ -25,17 +25,27 @@ from events.access import (
     ListBreakGlassV1,
     ReviewBreakGlassV1,
 )
-from plumbing import audit, auth, logs
-from plumbing.access import CAN_BREAK_GLASS, COMMAND, READ, Access, Forbidden, Resource, decide
-from plumbing.access import command as command_access
-from plumbing.application import LanternApplication
-from plumbing.auth import AuthError, Identity, Role
+from plumbing import logs
+from plumbing.access import auth
+from plumbing.access.auth import AuthError, Identity, Role
+from plumbing.access.rules import (
+    CAN_BREAK_GLASS,
+    COMMAND,
+    READ,
+    Access,
+    Forbidden,
+    Resource,
+    decide,
+)
+from plumbing.access.rules import command as command_access
 from plumbing.domain import Conflict
-from plumbing.local_view import LocalView
+from plumbing.integrity import audit
 from plumbing.settings import Settings
+from plumbing.store.application import LanternApplication
+from plumbing.store.local_view import LocalView
 
 if TYPE_CHECKING:
-    from plumbing.commands import Context, Operation
+    from plumbing.interface.commands import Context, Operation
 
 log = logs.get("lantern.guard")
 COMPLIANCE = frozenset({Role.COMPLIANCE})
@@ -89,7 +99,7 @@ class Guard:
     # -- authorization and audit -----------------------------------------------------------------
     def run(self, op: Operation[Any], request: Any, ctx: Context) -> Any:
         """Decide, audit and run one operation (in a worker thread: the store is synchronous)."""
-        from plumbing.commands import Result, status_of
+        from plumbing.interface.commands import Result, status_of
 
         access: Access = op.access or UNDECLARED
         identity = ctx.identity
@@ -157,7 +167,7 @@ class Guard:
 
     # -- the operations every service shares ------------------------------------------------------
     def operations(self) -> list[Operation[Any]]:
-        from plumbing.commands import Operation, Result
+        from plumbing.interface.commands import Operation, Result
 
         def break_glass(c: BreakGlassV1, ctx: Context) -> Result:
             identity = ctx.identity

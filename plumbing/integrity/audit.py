@@ -6,7 +6,7 @@ other event, and the outbox relay publishes it (``<prefix>.evt.<service>.audit``
 ``events.audit.AuditRecordedV1``) without a second delivery path.
 
 A command's entry rides along in the command's own transaction:
-``plumbing.commands.execute`` leaves it *pending* in a context variable, and
+``plumbing.interface.commands.execute`` leaves it *pending* in a context variable, and
 ``LanternApplication.record`` stores it with the command's events (status 200:
 committed).  A read, a refusal, or a command that stored nothing gets a write
 of its own, with the reply's real status.  One small extra row per request.
@@ -27,6 +27,7 @@ from eventsourcing.domain import Aggregate
 from events.audit import AuditRecordedV1
 from events.subjects import Subjects
 from plumbing.domain import NotFound, Trace, TracedCreated, TracedEvent
+from plumbing.envelope import Outgoing
 
 
 class AuditEntry(Aggregate):
@@ -161,7 +162,6 @@ def published(event: AuditEntry.Recorded) -> AuditRecordedV1:
 
 def audited(translate: Any, subjects: Subjects, service: str) -> Any:
     """Wrap a service's translator so its audit entries go out on ``subjects.audit(service)``."""
-    from plumbing.relay import Outgoing  # the relay imports the application, which imports us
 
     def translate_with_audit(event: Any) -> Any:
         if isinstance(event, AuditEntry.Recorded):

@@ -29,13 +29,13 @@ from structlog.contextvars import bound_contextvars
 from events.codec import ContractError, convert, decode, encode
 from events.common import ErrorV1
 from plumbing import logs
-from plumbing.access import Access, Forbidden
-from plumbing.auth import AuthError, Identity
+from plumbing.access.auth import AuthError, Identity
+from plumbing.access.rules import Access, Forbidden
 from plumbing.domain import Conflict, DomainError, Invalid, NotFound, Trace
-from plumbing.requests import trace_from, utcnow
+from plumbing.interface.requests import trace_from, utcnow
 
 if TYPE_CHECKING:
-    from plumbing.guard import Guard
+    from plumbing.interface.guard import Guard
 
 C = TypeVar("C")
 log = logs.get("lantern.commands")
@@ -71,7 +71,7 @@ class Operation(Generic[C]):
     summary: str = ""
     returns: Any = None
     actor_field: str | None = None  # a command field that names the acting person
-    #: who may call it and what it touches (``plumbing.access``); None = administrators only
+    #: who may call it and what it touches (``plumbing.access.rules``); None = administrators only
     access: Access | None = None
 
 
@@ -114,7 +114,7 @@ async def execute(
     """Authenticate, validate, authorize and audit, run off the event loop, shape the reply.
 
     The guard is the one enforcement point for HTTP and NATS alike (and the CLI,
-    which speaks HTTP): see ``plumbing.guard``.
+    which speaks HTTP): see ``plumbing.interface.guard``.
     """
     try:
         identity = guard.identify(headers) if guard is not None else None

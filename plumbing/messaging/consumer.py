@@ -28,8 +28,8 @@ from structlog.contextvars import bound_contextvars
 from events import headers as h
 from events.codec import ContractError, decode
 from plumbing import logs
-from plumbing.application import LanternApplication
 from plumbing.domain import Trace
+from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.consumer")
 

@@ -18,33 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import msgspec
 from nats.js import JetStreamContext
 from structlog.contextvars import bound_contextvars
 
 from events import headers as h
 from events.codec import encode
 from plumbing import logs
-from plumbing.application import LanternApplication
+from plumbing.envelope import Outgoing, Translator
+from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.relay")
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """An integration event to publish, translated from one domain event."""
-
-    subject: str
-    message: msgspec.Struct
-    incident_id: str | None = None
-
-
-Translator = Callable[[Any], Outgoing | None]
 
 
 def event_identity(service: str, domain_event: Any) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from plumbing.integrity import ChainLink, RawRecord
+from plumbing.integrity.verify import ChainLink, RawRecord
 from plumbing.settings import Settings
 
 

@@ -1,0 +1,1 @@
+"""The event store: the base application, store selection from settings, read models."""
