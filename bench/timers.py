@@ -82,7 +82,7 @@ async def measure(
     assert app.timers.pending() >= pending, app.timers.pending()
     ticker = Ticker(app.timers, app.fire, interval_s=0.05, name="bench")
     stop = asyncio.Event()
-    task = asyncio.create_task(ticker.run(stop))
+    task = asyncio.create_task(ticker.run(lambda: not stop.is_set()))
     began = time.monotonic()
     while ticker.fired < due and time.monotonic() - began < window_s * 4 + 180:
         await asyncio.sleep(0.5)

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from events import access, audit, common, dispatch, followup, intake, records
+from events import access, audit, common, dispatch, followup, intake, operations, records
 
 #: Every public message, by the name its schema file carries.
 CATALOGUE: dict[str, type[msgspec.Struct]] = {
@@ -22,6 +22,7 @@ CATALOGUE: dict[str, type[msgspec.Struct]] = {
     **audit.MESSAGES,
     **access.MESSAGES,
     **records.MESSAGES,
+    **operations.MESSAGES,
     **common.MESSAGES,
 }
 

@@ -22,6 +22,7 @@ from lantern import (
     cli_dispatch,
     cli_followup,
     cli_intake,
+    cli_operations,
     cli_records,
     runfile,
 )
@@ -176,6 +177,7 @@ def parser() -> Parser:
     cli_records.register(add)
     cli_demo.register(add)
     cli_auth.register(add)
+    cli_operations.register(add)
 
     status = add("status", cmd_status, "an incident and its dispatch")
     status.add_argument("incident_id")

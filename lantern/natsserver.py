@@ -72,6 +72,7 @@ def write_config(
     store_dir: Path,
     http_port: int | None = None,
     permissions: Path | None = None,
+    generated: str = "",
 ) -> None:
     """JetStream with file storage; see the README for the sync_interval choice."""
     lines = [
@@ -86,6 +87,8 @@ def write_config(
         lines.append(f"http: 127.0.0.1:{http_port}")
     if permissions is not None:  # inlined: nats-server resolves includes relative to the file
         lines.append(permissions.read_text())
+    elif generated:
+        lines.append(generated)
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -99,11 +102,15 @@ def start(
     """Start the wheel's server; with ``passwords``, with deploy/'s per-service users."""
     store_dir.mkdir(parents=True, exist_ok=True)
     config = store_dir.parent / "nats-server.conf"
+    from events.subjects import Subjects
+    from lantern.nats_permissions import render
+
+    partitions = int(os.environ.get("LANTERN_PARTITIONS", "4"))
     write_config(
         config,
         port=port,
         store_dir=store_dir,
-        permissions=PERMISSIONS if passwords is not None else None,
+        generated=render(Subjects("lantern", partitions)) if passwords is not None else "",
     )
     env = dict(os.environ)
     for user, password in (passwords or {}).items():

@@ -143,7 +143,14 @@ class Morning:
         raise TimeoutError("the scenario did not settle in time")
 
     def _act(self, incident: Incident) -> None:
-        incident.view = request("GET", f"{self.dispatch}/incidents/{incident.incident_id}/response")
+        try:
+            incident.view = request(
+                "GET", f"{self.dispatch}/incidents/{incident.incident_id}/response"
+            )
+        except ServiceError as exc:
+            if exc.status == 404:
+                return  # dispatch has not received the report yet: nobody can act on it
+            raise
         dispatches = incident.view.get("dispatches", [])
         if incident.view.get("phase") == "acknowledged" and incident.acknowledged_after is None:
             incident.acknowledged_after = time.monotonic() - incident.reported

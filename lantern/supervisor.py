@@ -7,6 +7,7 @@ back-off if it dies; the supervisor records where everything listens in
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -106,6 +107,24 @@ class Supervisor:
             return natsserver.url_for(port, "operator", self.passwords["operator"])
         return natsserver.url_for(port)
 
+    def provision(self, nats_url: str) -> None:
+        """Streams and the lease bucket, as the operator, before any service starts."""
+        from events.subjects import Subjects
+        from plumbing.messaging.host import connect
+        from plumbing.messaging.streams import provision
+
+        partitions = int(os.environ.get("LANTERN_PARTITIONS", "4"))
+
+        async def apply() -> list[str]:
+            nc = await connect(nats_url)
+            try:
+                return await provision(nc.jetstream(), Subjects(self.prefix, partitions))
+            finally:
+                await nc.close()
+
+        changed = asyncio.run(apply())
+        self.say(f"streams    {len(changed)} change(s): {'; '.join(changed) or 'up to date'}")
+
     def prepare_keys(self) -> None:
         """The district secret and store key, before any service starts.
 
@@ -191,6 +210,7 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         try:
             nats_url = self.start_nats()
+            self.provision(nats_url)
             self.prepare_keys()
             urls = self.start_services(nats_url)
             if self.demo:

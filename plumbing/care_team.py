@@ -5,10 +5,10 @@ from its board, but intake and follow-up must answer it too, without calling
 dispatch (a request path must not depend on another service being up).  So
 each of them consumes dispatch's ``ResponderAssignedV1`` and
 ``DispatchEscalatedV1`` into a small :class:`CareTeam` aggregate per incident,
-in its own store, exactly once (a tracked consumer under the upstream name
-``dispatch:care-team``).  Membership is never withdrawn: a responder who was
-once dispatched keeps read access to that incident's record (they took part
-in it, and may have to account for it).
+in its own store, exactly once (a feed of its own, ``<service>-care-team``).
+Membership is never withdrawn: a responder who was once dispatched keeps
+read access to that incident's record (they took part in it, and may have to
+account for it).
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from events.dispatch import DispatchEscalatedV1, ResponderAssignedV1
-from events.subjects import DISPATCH, Subjects
+from events.subjects import DISPATCH
 from plumbing.domain import Trace, TracedCreated, TracedEvent
-from plumbing.messaging.consumer import TrackedConsumer
-from plumbing.messaging.host import Subscription
+from plumbing.messaging.feed import Feed, Inbound, contract
 from plumbing.store.application import LanternApplication
 
-UPSTREAM = f"{DISPATCH}:care-team"
 CareTeamEvent = ResponderAssignedV1 | DispatchEscalatedV1
 
 
@@ -69,16 +67,17 @@ def members(app: LanternApplication, incident_id: UUID | str) -> frozenset[str]:
 
 
 def decider(app: LanternApplication) -> Any:
-    def decide(event: Any, trace: Trace) -> list[Aggregate]:
+    def decide(event: Any, message: Inbound) -> list[Aggregate]:
         if isinstance(event, ResponderAssignedV1):
             incident_id, responder = event.incident_id, event.responder_id
         elif isinstance(event, DispatchEscalatedV1) and event.to_responder_id:
             incident_id, responder = event.incident_id, event.to_responder_id
         else:
             return []
+        trace = message.trace(f"service:{app.name}")
         team: CareTeam
         try:
-            team = app.repository.get(care_team_id(incident_id))
+            team = app.get(care_team_id(incident_id))
         except AggregateNotFoundError:
             team = CareTeam.form(incident_id, trace)
         team.dispatched(responder, trace)
@@ -87,21 +86,13 @@ def decider(app: LanternApplication) -> Any:
     return decide
 
 
-def subscription(app: LanternApplication, service: str, subjects: Subjects) -> Subscription:
-    """The durable consumer that keeps ``service``'s care teams up to date."""
-    durable = f"{service}-care-team"
-    consumer = TrackedConsumer(
-        app=app,
-        name=service,
-        upstream=UPSTREAM,
-        message_type=CareTeamEvent,
+def feed(app: LanternApplication, service: str) -> Feed:
+    """The feed that keeps ``service``'s care teams up to date."""
+    return Feed(
+        consumer=service,
+        name=f"{service}-care-team",
+        upstream=DISPATCH,
+        family="evt",
+        decode=contract(CareTeamEvent),
         decide=decider(app),
-        dlq_subject=subjects.dlq(durable),
-        dlq_stream=subjects.dlq_stream,
-    )
-    return Subscription(
-        consumer=consumer,
-        stream=subjects.stream(DISPATCH),
-        subject=subjects.stream_subjects(DISPATCH),
-        durable=durable,
     )

@@ -33,6 +33,7 @@ class Settings:
     auth_secret: str = ""  # the district's token-signing secret (plumbing.access.auth)
     dev_mode: bool = True
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
+    partitions: int = 4  # incidents per partition; the same for every service of a deployment
 
     @classmethod
     def from_env(cls, service: str, **overrides: object) -> Settings:
@@ -51,6 +52,7 @@ class Settings:
             "auth_secret": env.get("LANTERN_AUTH_SECRET", ""),
             "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
             "config_file": env.get("LANTERN_CONFIG", ""),
+            "partitions": int(env.get("LANTERN_PARTITIONS", "4")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

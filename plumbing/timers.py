@@ -20,18 +20,19 @@ of in the event history that replays and audits read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
+import time
 from abc import abstractmethod
 from collections import deque
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from eventsourcing.persistence import IntegrityError
 
 from plumbing import logs
+from plumbing.messaging.failures import Failure, classify, describe
 from plumbing.store.local_view import LocalView
 
 log = logs.get("lantern.timers")
@@ -93,7 +94,27 @@ class DueTimers(LocalView):
 Fire = Callable[[Hashable, datetime, datetime], bool]
 
 
+@dataclass(frozen=True)
+class Quarantined:
+    """A timer whose firing failed again and again: set aside so the others keep firing."""
+
+    key: str
+    due_at: str
+    failures: int
+    reason: str
+
+
 class Ticker:
+    """Fires due timers; one failing timer never stops the others.
+
+    Failure classes as for messages (``plumbing/messaging/failures.py``): a
+    concurrency conflict means another writer acted first (checked again next
+    tick); an infrastructure failure ends the tick (retried next tick, logged at
+    most once per interval); anything else counts against that timer alone, and
+    after ``max_failures`` the timer is quarantined with its error: logged, shown
+    in ``/readyz``, and tried again after a restart.
+    """
+
     def __init__(
         self,
         timers: DueTimers,
@@ -102,24 +123,35 @@ class Ticker:
         clock: Clock = system_clock,
         interval_s: float = 0.1,
         name: str = "ticker",
+        max_failures: int = 3,
     ) -> None:
         self.timers = timers
         self.fire = fire
         self.clock = clock
         self.interval_s = interval_s
         self.name = name
+        self.max_failures = max_failures
         self.fired = 0
+        self.failures: dict[Hashable, int] = {}
+        self.quarantine: dict[Hashable, Quarantined] = {}
+        self.stalled = ""  # an infrastructure failure of the last tick ("" when none)
         #: the latest firings' lateness (bounded: a service runs for months)
         self.lateness_s: deque[float] = deque(maxlen=100_000)
+        self._said_at = 0.0
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+    async def run(self, active: Callable[[], bool]) -> None:
+        """Tick while ``active()`` (this instance holds the ticker's lease)."""
+        while active():
             try:
                 await self.tick()
-            except Exception as exc:
-                log.exception("tick failed", ticker=self.name, error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+                self.stalled = ""
+            except Exception as exc:  # noqa: BLE001 - infrastructure: next tick tries again
+                self.stalled = describe(exc)
+                now = time.monotonic()
+                if now - self._said_at >= 10.0:
+                    self._said_at = now
+                    log.error("tick failed; retrying", ticker=self.name, error=self.stalled)
+            await asyncio.sleep(self.interval_s)
 
     async def tick(self) -> int:
         """Fire every due timer once; returns how many fired with an effect."""
@@ -130,11 +162,20 @@ class Ticker:
         self.timers.catch_up()
         effective = 0
         for key, due_at in self.timers.due(self.clock()):
+            if key in self.quarantine:
+                continue
             try:
                 changed = self.fire(key, due_at, self.clock())
-            except IntegrityError:
-                log.info("timer raced another writer; will re-check", ticker=self.name)
+            except Exception as exc:
+                kind = classify(exc)
+                if kind is Failure.CONCURRENCY:
+                    log.info("timer raced another writer; will re-check", ticker=self.name)
+                    continue
+                if kind is Failure.INFRASTRUCTURE:
+                    raise
+                self._failed(key, due_at, exc)
                 continue
+            self.failures.pop(key, None)
             if changed:
                 effective += 1
                 self.fired += 1
@@ -144,3 +185,25 @@ class Ticker:
                     if self.timers.is_pending(key, due_at):
                         self.timers.cancel(key)
         return effective
+
+    def _failed(self, key: Hashable, due_at: datetime, exc: Exception) -> None:
+        count = self.failures.get(key, 0) + 1
+        self.failures[key] = count
+        reason = describe(exc)
+        if count < self.max_failures:
+            log.warning(
+                "timer failed; will retry",
+                ticker=self.name,
+                timer=str(key),
+                failures=count,
+                error=reason,
+            )
+            return
+        self.quarantine[key] = Quarantined(str(key), due_at.isoformat(), count, reason)
+        log.error(
+            "timer quarantined; the others keep firing",
+            ticker=self.name,
+            timer=str(key),
+            failures=count,
+            error=reason,
+        )

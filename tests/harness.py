@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import nats
 
 from events.subjects import Subjects
 from lantern.natsserver import free_port
 from lantern.services import builder
 from plumbing.access import auth
 from plumbing.interface.process import ServiceProcess
+from plumbing.messaging.streams import provision
 from plumbing.settings import Settings
 
 T = TypeVar("T")
@@ -46,6 +48,7 @@ class Harness:
     store: dict[str, str]
     running: dict[str, Running] = field(default_factory=dict)
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
+    provisioned: bool = False
     #: the identity ``call`` uses unless told otherwise: a district administrator
     default_token: str = field(
         default_factory=lambda: auth.issue(
@@ -77,9 +80,23 @@ class Harness:
             postgres_schema=self.store.get("postgres_schema", ""),
             config_file=self.config_file,
             auth_secret=TEST_AUTH_SECRET,
+            partitions=self.subjects.partitions,
         )
 
+    async def provision(self) -> None:
+        """Streams and the lease bucket, as `lantern up` provisions them before services start."""
+        if self.provisioned:
+            return
+        nc = await nats.connect(self.nats_url)
+        try:
+            await provision(nc.jetstream(), self.subjects)
+        finally:
+            await nc.close()
+        self.provisioned = True
+
     async def start(self, service: str) -> ServiceProcess:
+        with contextlib.suppress(Exception):  # NATS may be down on purpose (outage tests)
+            await asyncio.wait_for(self.provision(), timeout=5)
         settings = self.settings(service)
         process = builder(service)(settings)
         stop = asyncio.Event()

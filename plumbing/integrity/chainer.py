@@ -26,7 +26,6 @@ import anyio
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from events import headers as h
@@ -36,6 +35,7 @@ from events.subjects import Subjects
 from plumbing import logs
 from plumbing.integrity.chain_store import ChainStore, chain_store_for
 from plumbing.integrity.verify import GENESIS, Checkpoint, Verdict, extend, sign, verify
+from plumbing.messaging.streams import integrity_stream
 from plumbing.settings import Settings
 
 log = logs.get("lantern.integrity")
@@ -57,20 +57,8 @@ def integrity_key(dev_mode: bool, env: dict[str, str] | None = None) -> bytes:
     raise IntegrityKeyMissing(f"{KEY_VARIABLE} is required outside development mode")
 
 
-def integrity_stream(subjects: Subjects) -> StreamConfig:
-    return StreamConfig(
-        name=subjects.integrity_stream,
-        subjects=[subjects.integrity_subjects],
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        duplicate_window=120.0,
-        deny_delete=True,
-        deny_purge=True,
-        description="Lantern integrity anchors: signed hash-chain heads of every store",
-    )
-
-
 async def ensure_integrity_stream(js: JetStreamContext, subjects: Subjects) -> None:
+    """The anchors' stream normally comes with provisioning; create it if allowed and missing."""
     try:
         await js.stream_info(subjects.integrity_stream)
     except NotFoundError:

@@ -33,6 +33,7 @@ from plumbing.access.auth import AuthError, Identity
 from plumbing.access.rules import Access, Forbidden
 from plumbing.domain import Conflict, DomainError, Invalid, NotFound, Trace
 from plumbing.interface.requests import trace_from, utcnow
+from plumbing.messaging.failures import Failure, classify, describe
 
 if TYPE_CHECKING:
     from plumbing.interface.guard import Guard
@@ -90,6 +91,8 @@ def status_of(exc: BaseException) -> int:
         return 422
     if isinstance(exc, DomainError):
         return 400
+    if classify(exc) is Failure.INFRASTRUCTURE:
+        return 503
     return 500
 
 
@@ -100,7 +103,12 @@ def refusal(exc: BaseException) -> ErrorV1:
         return ErrorV1(error=exc.message, field="authorization")
     if isinstance(exc, DomainError):
         return ErrorV1(error=exc.message, field=exc.field)
-    log.exception("unexpected error", error=repr(exc))
+    if classify(exc) is Failure.INFRASTRUCTURE:
+        log.warning("store or broker unavailable", error=describe(exc))
+        return ErrorV1(
+            error="the service cannot reach its store right now; nothing was changed, try again"
+        )
+    log.exception("unexpected error", error=describe(exc))
     return ErrorV1(error="internal error; see the service log")
 
 

@@ -21,11 +21,13 @@ from starlette.routing import BaseRoute, Route
 
 from plumbing import logs
 from plumbing.integrity.chainer import Chainer
+from plumbing.interface.health import readiness
 from plumbing.interface.http import reply
 from plumbing.messaging.host import MessagingHost
 from plumbing.messaging.wakeup import ListenWaker
 from plumbing.settings import Settings
 from plumbing.store.application import LanternApplication
+from plumbing.timers import Ticker
 
 log = logs.get("lantern.host")
 
@@ -36,24 +38,40 @@ class ServiceProcess:
     app: LanternApplication
     routes: list[BaseRoute]
     messaging: MessagingHost
-    #: Work that runs beside HTTP and NATS until stop (tickers, notifiers); not NATS-dependent.
+    #: Work that runs beside HTTP and NATS until stop (renewed-risk reports...).
     background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
         default_factory=list
     )
+    #: Deadline tickers (run as lease-held singletons of the messaging host), for /readyz.
+    tickers: list[Ticker] = field(default_factory=list)
 
     def asgi(self) -> Starlette:
+        async def alive(_: Request) -> Response:
+            return reply({"service": self.settings.service, "alive": True})
+
+        async def ready(_: Request) -> Response:
+            found = await readiness(self.app, self.messaging, self.tickers)
+            return reply(found.body(self.settings.service), 200 if found.ready else 503)
+
         async def health(_: Request) -> Response:
             relay = self.messaging.relay
             return reply(
                 {
                     "service": self.settings.service,
                     "nats_connected": self.messaging.connected,
-                    "relay_position": relay.position if relay else None,
-                    "published": relay.published if relay else None,
+                    "relay_position": relay.status.position if relay else None,
+                    "published": relay.status.published if relay else None,
                 }
             )
 
-        return Starlette(routes=[Route("/health", health), *self.routes])
+        return Starlette(
+            routes=[
+                Route("/healthz", alive),
+                Route("/readyz", ready),
+                Route("/health", health),
+                *self.routes,
+            ]
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

@@ -1,94 +1,103 @@
-"""Connects one service to NATS and keeps it connected: streams, consumers, relay.
+"""Connects one service to NATS and keeps it there: leases, consumer lanes, relay, responders.
 
 The HTTP side of a service never waits for this.  When NATS is down, commands
-are still stored and acknowledged; this host keeps retrying, and on every
-(re)connection it declares the streams again, re-attaches the durable pull
-consumers and restarts the relay from what the stream holds.
+are still stored and acknowledged; this host keeps retrying.  Once connected it
+
+* checks that the streams and the lease bucket it needs exist (provisioning
+  what is missing when its NATS user may, waiting and saying so otherwise);
+* serves the request-reply operations (faststream responders, queue group);
+* keeps a :class:`~plumbing.messaging.leases.LeaseKeeper` for its units of
+  work: one per partition of each feed, the relay, and the singletons (the
+  deadline ticker, the pager); each unit runs while its lease is held, so
+  several instances share the work and take over a dead one's within seconds.
+
+What it knows of its lanes and relay is what ``/readyz`` and ``/metrics`` show.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import nats
 from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.messaging.consumer import Decide, TrackedConsumer
+from plumbing.messaging.consumer import Lane
+from plumbing.messaging.deadletters import DeadLetters
+from plumbing.messaging.feed import Feed
+from plumbing.messaging.leases import LeaseKeeper
 from plumbing.messaging.relay import OutboxRelay
-from plumbing.messaging.streams import ensure_streams
+from plumbing.messaging.streams import missing, provision
 from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.messaging")
 
 #: A core-NATS request-reply handler: raw request bytes in, reply bytes (and headers) out.
 Responder = Callable[[bytes, dict[str, str]], Awaitable[bytes | tuple[bytes, dict[str, str]]]]
+#: Work that must have one runner at a time (ticker, pager): runs while ``active()``.
+Singleton = Callable[[Callable[[], bool]], Awaitable[None]]
 
-
-@dataclass
-class Subscription:
-    """A durable, strictly ordered pull consumer on another service's stream."""
-
-    consumer: TrackedConsumer
-    stream: str
-    subject: str
-    durable: str
-
-
-def follow(
-    app: LanternApplication,
-    *,
-    service: str,
-    upstream: str,
-    message_type: Any,
-    decide: Decide,
-    subjects: Subjects,
-) -> Subscription:
-    """``service`` follows ``upstream``'s stream: one durable, ordered, tracked consumer."""
-    name = f"{service}-from-{upstream}"
-    consumer = TrackedConsumer(
-        app=app,
-        name=service,
-        upstream=upstream,
-        message_type=message_type,
-        decide=decide,
-        dlq_subject=subjects.dlq(name),
-        dlq_stream=subjects.dlq_stream,
-    )
-    return Subscription(
-        consumer=consumer,
-        stream=subjects.stream(upstream),
-        subject=subjects.stream_subjects(upstream),
-        durable=name,
-    )
+RELAY = "relay"
+SAY_AT_MOST_EVERY_S = 10.0
 
 
 @dataclass
 class MessagingHost:
     nats_url: str
     subjects: Subjects
+    service: str
+    app: LanternApplication
     relay: OutboxRelay | None = None
-    subscriptions: list[Subscription] = field(default_factory=list)
+    feeds: list[Feed] = field(default_factory=list)
     responders: dict[str, Responder] = field(default_factory=dict)
+    singletons: dict[str, Singleton] = field(default_factory=dict)
+    #: Called in the worker thread after each committed batch (catch read models up).
+    after_commit: Callable[[], None] | None = None
+    batch_size: int = 256
     retry_s: float = 1.0
     connected: bool = False
     connections: int = 0
-    _reconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting_for: str = ""  # what is missing before work can start ("" when nothing)
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    keeper: LeaseKeeper | None = None
+    dead_letters: DeadLetters | None = None
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _said: dict[str, float] = field(default_factory=dict)
 
+    # -- units of work ---------------------------------------------------------------------------
+    def units(self) -> list[str]:
+        units = [f.unit(p) for f in self.feeds for p in range(self.subjects.partitions)]
+        if self.relay is not None:
+            units.append(RELAY)
+        units.extend(self.singletons)
+        return units
+
+    def needed_streams(self) -> list[str]:
+        names = {self.subjects.stream(f.upstream) for f in self.feeds}
+        if self.relay is not None:
+            names.add(self.subjects.stream(self.service))
+        if self.feeds:
+            names.add(self.subjects.dlq_stream(self.service))
+        return sorted(names)
+
+    def holds(self, unit: str) -> bool:
+        return self.keeper is not None and self.keeper.holds(unit)
+
+    # -- connecting --------------------------------------------------------------------------------
     def _broker(self) -> NatsBroker:
         async def on_reconnected() -> None:
-            log.warning("nats reconnected; checking streams and consumers")
+            log.warning("nats reconnected")
             self.connected = True
-            self._reconnected.set()
 
         async def on_disconnected() -> None:
             self.connected = False
@@ -103,35 +112,9 @@ class MessagingHost:
             disconnected_cb=on_disconnected,
             logger=None,
         )
-        for sub in self.subscriptions:
-            self._subscribe(broker, sub)
         for subject, responder in self.responders.items():
             self._respond(broker, subject, responder)
         return broker
-
-    def _subscribe(self, broker: NatsBroker, sub: Subscription) -> None:
-        config = ConsumerConfig(
-            durable_name=sub.durable,
-            ack_policy=JsAckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            max_ack_pending=1,  # strictly ordered: tracking rejects any position <= the last
-            ack_wait=10,
-            max_deliver=-1,  # parking after N tries is the consumer's own decision
-            filter_subject=sub.subject,
-        )
-
-        async def handler(msg: NatsMessage) -> None:
-            js = broker.connection.jetstream()
-            await sub.consumer.handle(msg.raw_message, js)
-
-        broker.subscriber(
-            sub.subject,
-            stream=JStream(sub.stream, declare=False),
-            durable=sub.durable,
-            config=config,
-            pull_sub=PullSub(batch_size=1, timeout=1.0),
-            ack_policy=AckPolicy.MANUAL,
-        )(handler)
 
     def _respond(self, broker: NatsBroker, subject: str, responder: Responder) -> None:
         async def handler(msg: NatsMessage) -> None:
@@ -143,78 +126,180 @@ class MessagingHost:
         broker.subscriber(subject, queue="lantern", ack_policy=AckPolicy.MANUAL)(handler)
 
     async def run(self, stop: asyncio.Event) -> None:
+        singletons = asyncio.create_task(self._supervise_singletons(stop))
+        try:
+            await self._connect_loop(stop)
+        finally:
+            await singletons
+
+    async def _connect_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self._reconnected.clear()
             broker = self._broker()
             try:
                 await broker.connect()
-                js: JetStreamContext = broker.connection.jetstream()
-                await ensure_streams(js, self.subjects)
+                nc: Client = broker.connection
+                js = nc.jetstream()
+                await self._await_streams(js, stop)
+                if stop.is_set():
+                    break
+                kv = await js.key_value(self.subjects.leases_bucket)
                 await broker.start()
             except Exception as exc:  # noqa: BLE001 - any connect failure is retried
-                log.warning("nats unavailable; will retry", url=self.nats_url, error=repr(exc))
+                self._say("nats unavailable; will retry", error=repr(exc))
                 await _quietly_stop(broker)
                 await _sleep_or_stop(stop, self.retry_s)
                 continue
             self.connected = True
             self.connections += 1
-            log.info("nats connected", url=self.nats_url, consumers=len(self.subscriptions))
-            await self._serve(js, stop)
-            self.connected = False
-            await _quietly_stop(broker)
+            self.dead_letters = DeadLetters(js, self.subjects, self.service)
+            self.keeper = LeaseKeeper(
+                kv=kv,
+                js=js,
+                bucket=self.subjects.leases_bucket,
+                service=self.service,
+                units=self.units(),
+            )
+            log.info("nats connected", units=len(self.keeper.units), owner=self.keeper.owner)
+            try:
+                await self._supervise(nc, js, self.keeper, stop)
+            finally:
+                self.connected = False
+                await _quietly_stop(broker)
 
-    async def _serve(self, js: JetStreamContext, stop: asyncio.Event) -> None:
-        """Run the relay until stop; after a reconnection, rebuild only if the server lost state.
+    async def _await_streams(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        """Wait until the streams and the lease bucket exist (provisioning them if allowed)."""
+        while not stop.is_set():
+            absent = await missing(js, self.needed_streams())
+            try:
+                await js.key_value(self.subjects.leases_bucket)
+            except Exception:  # noqa: BLE001 - not there (yet)
+                absent.append(self.subjects.leases_bucket)
+            if not absent:
+                self.waiting_for = ""
+                return
+            try:
+                await provision(js, self.subjects)
+                continue
+            except Exception as exc:  # noqa: BLE001 - not allowed here: an operator provisions
+                self.waiting_for = f"missing {', '.join(absent)}: run `lantern deploy apply`"
+                self._say("waiting for streams", missing=absent, error=repr(exc))
+            await _sleep_or_stop(stop, 2.0)
 
-        Tearing down healthy pull consumers would strand a message delivered to the
-        old subscription until its ack wait expires, so a reconnection to a server
-        that still has the streams and consumers keeps them.
-        """
-        relay_task = asyncio.create_task(self._relay(js, stop))
-        stopping = asyncio.create_task(stop.wait())
+    # -- supervising the units ---------------------------------------------------------------------
+    async def _supervise(
+        self, nc: Client, js: JetStreamContext, keeper: LeaseKeeper, stop: asyncio.Event
+    ) -> None:
+        changed = asyncio.Event()
+        keeping = asyncio.create_task(keeper.run(stop, changed))
         try:
-            while True:
-                reconnected = asyncio.create_task(self._reconnected.wait())
-                done, _ = await asyncio.wait(
-                    [stopping, reconnected, relay_task], return_when=asyncio.FIRST_COMPLETED
-                )
-                reconnected.cancel()
-                if stopping in done:
-                    return
-                if relay_task in done:
-                    failure = None if relay_task.cancelled() else relay_task.exception()
-                    log.warning("relay stopped; reconnecting", error=repr(failure))
-                    await _sleep_or_stop(stop, self.retry_s)
-                    return
-                self._reconnected.clear()
-                if not await self._state_intact(js):
-                    log.warning("nats lost streams or consumers; rebuilding")
-                    return
-                relay_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await relay_task
-                relay_task = asyncio.create_task(self._relay(js, stop))
+            while not stop.is_set():
+                for unit in keeper.units:
+                    if unit in self.singletons:
+                        continue
+                    self._reap(unit)
+                    if unit not in self._tasks and keeper.holds(unit) and self.connected:
+                        self._tasks[unit] = asyncio.create_task(self._run_unit(unit, nc, js, stop))
+                changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=0.5)
         finally:
-            for task in (relay_task, stopping):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            lanes = [t for u, t in self._tasks.items() if u not in self.singletons]
+            await asyncio.gather(*lanes, return_exceptions=True)
+            for unit in [u for u in self._tasks if u not in self.singletons]:
+                del self._tasks[unit]
+            await keeping
+            self.keeper = None
 
-    async def _relay(self, js: JetStreamContext, stop: asyncio.Event) -> None:
-        if self.relay is None:
-            await stop.wait()
-            return
-        await self.relay.run(js, stop)
+    def may_run_singleton(self, unit: str) -> bool:
+        """The ticker and the pager run where their lease is held, or anywhere NATS is unreachable.
 
-    async def _state_intact(self, js: JetStreamContext) -> bool:
+        Why anywhere: during a NATS outage nobody can know who holds the lease, and
+        a missed escalation or page is worse than a duplicate.  Deadlines stay
+        exactly-once anyway (firing is optimistic-concurrency checked); a page sent
+        twice carries the same idempotency key both times, so receivers drop the
+        second.
+        """
+        keeper = self.keeper
+        if keeper is None or not keeper.reachable:
+            return True
+        return keeper.holds(unit)
+
+    async def _supervise_singletons(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            for unit in self.singletons:
+                self._reap(unit)
+                if unit not in self._tasks and self.may_run_singleton(unit):
+                    self._tasks[unit] = asyncio.create_task(self._run_singleton(unit, stop))
+            await _sleep_or_stop(stop, 0.5)
+        running = [task for unit, task in self._tasks.items() if unit in self.singletons]
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _run_singleton(self, unit: str, stop: asyncio.Event) -> None:
         try:
-            await ensure_streams(js, self.subjects)
-            for sub in self.subscriptions:
-                await js.consumer_info(sub.stream, sub.durable)
-        except Exception as exc:  # noqa: BLE001 - anything missing means rebuild
-            log.info("server state check failed", error=repr(exc))
-            return False
-        return True
+            await self.singletons[unit](lambda: not stop.is_set() and self.may_run_singleton(unit))
+        except Exception:
+            await asyncio.sleep(1.0)  # restarted by the supervisor, not in a tight loop
+            raise
+
+    def _reap(self, unit: str) -> None:
+        task = self._tasks.get(unit)
+        if task is None or not task.done():
+            return
+        del self._tasks[unit]
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None:
+            log.error("unit of work failed; it restarts", unit=unit, error=repr(failure))
+
+    async def _run_unit(
+        self, unit: str, nc: Client, js: JetStreamContext, stop: asyncio.Event
+    ) -> None:
+        def active() -> bool:
+            return not stop.is_set() and self.holds(unit) and self.connected
+
+        try:
+            if unit == RELAY and self.relay is not None:
+                await self.relay.run(nc, js, active)
+            else:
+                await self._lane(unit).run(nc, js, active)
+        except Exception:
+            await asyncio.sleep(1.0)  # a failing unit is restarted by the supervisor, not in a loop
+            raise
+
+    def _lane(self, unit: str) -> Lane:
+        lane = self.lanes.get(unit)
+        if lane is None:
+            feed_name, _, part = unit.rpartition(".p")
+            feed = next(f for f in self.feeds if f.name == feed_name)
+            assert self.dead_letters is not None
+            lane = Lane(
+                app=self.app,
+                feed=feed,
+                partition=int(part),
+                subjects=self.subjects,
+                dead_letters=self.dead_letters,
+                batch_size=self.batch_size,
+                after_commit=self.after_commit,
+            )
+            self.lanes[unit] = lane
+        return lane
+
+    def _say(self, what: str, **fields: Any) -> None:
+        now = time.monotonic()
+        if now - self._said.get(what, 0.0) >= SAY_AT_MOST_EVERY_S:
+            self._said[what] = now
+            log.warning(what, url=_redacted(self.nats_url), **fields)
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "[credentials]@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+async def connect(url: str, **options: Any) -> Client:
+    """A plain nats-py connection with Lantern's reconnect defaults (tools, tests)."""
+    return await nats.connect(url, connect_timeout=2, max_reconnect_attempts=-1, **options)
 
 
 async def _quietly_stop(broker: NatsBroker) -> None:

@@ -1,17 +1,30 @@
 """The base eventsourcing application every service builds on.
 
-It is an ``EventSourcedProjection`` so that its recorder can write tracking
-records: whatever a consumer decides is stored in the same transaction as the
-position of the message that caused it (exactly-once in effect).  Commands from
-HTTP use :meth:`record` without tracking.  After every commit, listeners (the
-outbox relay's wake-up) are told, so publishing latency stays low without a
-busy loop.
+Writing: :meth:`record` stores aggregates' pending events in one transaction,
+together with the pending audit entry of the command being served, so no
+command is on record without its audit entry.  After each commit listeners
+are told (the relay's wake-up), so publishing latency stays low without a busy
+loop.
+
+Deciding many messages at once: inside :meth:`unit_of_work`, :meth:`get`
+returns the same aggregate object for the same id (an identity map), so a
+later message of a batch sees what an earlier one decided before anything is
+saved; the consumer then records every changed aggregate and its progress in
+one transaction (``plumbing/messaging/consumer.py``).
+
+Reading is cached: ``AGGREGATE_CACHE_MAXSIZE`` keeps recently used aggregates
+and fast-forwards them with one query for newer events (another instance may
+have written), and ``snapshotting_intervals`` (per service) keeps long-lived
+aggregates such as rosters from replaying from their first event.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -21,23 +34,47 @@ from eventsourcing.persistence import Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
 
 from plumbing.integrity import audit
+from plumbing.messaging.progress import Progress
+from plumbing.store import epoch as store_epoch
+from plumbing.store.tables import Tables
+
+#: The aggregates a batch has loaded or created so far (None outside a unit of work).
+_WORK: ContextVar[dict[UUID, Aggregate] | None] = ContextVar("lantern_unit_of_work", default=None)
 
 
 class LanternApplication(EventSourcedProjection[UUID]):
     """Load -> decide -> record.  Subclasses set ``name`` to the service name."""
+
+    snapshotting_intervals = {Progress: 200}
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
 
-    # -- writing ------------------------------------------------------------------
+    @cached_property
+    def tables(self) -> Tables:
+        """Lantern's own tables in this store's database (cursor, epoch, read models)."""
+        return Tables(self)
+
+    @cached_property
+    def epoch(self) -> store_epoch.Epoch:
+        """This store's current epoch, as of the first use in this process."""
+        return store_epoch.current(self.tables)
+
+    def current_epoch(self) -> store_epoch.Epoch:
+        """Read again (an operator may have started a new epoch meanwhile)."""
+        found = store_epoch.current(self.tables)
+        self.__dict__["epoch"] = found
+        return found
+
+    # -- writing ------------------------------------------------------------------------------
     def record(self, *aggregates: Aggregate | None, tracking: Tracking | None = None) -> int:
         """Store the aggregates' pending events (and the tracking record) atomically.
 
         Returns the number of events stored.  The audit entry of the command being
-        served (if any is pending, see ``plumbing.integrity.audit``) is stored in the same
-        transaction, so no command is on record without its audit entry.
+        served (if any is pending, see ``plumbing.integrity.audit``) is stored in the
+        same transaction.
         """
         processing = ProcessingEvent[UUID](tracking=tracking)
         processing.collect_events(*aggregates)
@@ -51,17 +88,50 @@ class LanternApplication(EventSourcedProjection[UUID]):
         self._notify(recordings)
         return len(processing.events)
 
-    def is_processed(self, upstream: str, position: int) -> bool:
-        """True when a message at ``position`` of ``upstream`` was already handled."""
-        return self.recorder.has_tracking_id(upstream, position)
+    # -- a unit of work (an identity map for deciding a batch) --------------------------------
+    @contextmanager
+    def unit_of_work(self) -> Iterator[dict[UUID, Aggregate]]:
+        work: dict[UUID, Aggregate] = {}
+        token = _WORK.set(work)
+        try:
+            yield work
+        finally:
+            _WORK.reset(token)
 
-    def processed_position(self, upstream: str) -> int:
-        return self.recorder.max_tracking_id(upstream) or 0
+    def work(self) -> dict[UUID, Aggregate]:
+        """The current unit of work's identity map (a fresh one outside a unit of work)."""
+        work = _WORK.get()
+        return {} if work is None else work
 
-    # -- reading --------------------------------------------------------------------
+    def get(self, aggregate_id: UUID) -> Any:
+        """The aggregate (the batch's own copy inside a unit of work); raises if unknown."""
+        work = _WORK.get()
+        if work is not None and aggregate_id in work:
+            return work[aggregate_id]
+        aggregate: Aggregate = self.repository.get(aggregate_id)
+        if work is not None:
+            work[aggregate_id] = aggregate
+        return aggregate
+
+    def enlist(self, *aggregates: Aggregate | None) -> None:
+        """New aggregates join the unit of work, so later decisions of the batch find them."""
+        work = _WORK.get()
+        if work is None:
+            return
+        for aggregate in aggregates:
+            if aggregate is None:
+                continue
+            known = work.setdefault(aggregate.id, aggregate)
+            if known is not aggregate:  # a load that bypassed get(): its changes would be lost
+                raise RuntimeError(f"two copies of aggregate {aggregate.id} in one unit of work")
+
     def exists(self, aggregate_id: UUID) -> bool:
+        work = _WORK.get()
+        if work is not None and aggregate_id in work:
+            return True
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
+    # -- reading --------------------------------------------------------------------------------
     def domain_events_after(self, position: int, limit: int) -> Sequence[tuple[int, Any]]:
         """(notification id, domain event) pairs after ``position``, oldest first."""
         notifications = self.recorder.select_notifications(
@@ -69,7 +139,10 @@ class LanternApplication(EventSourcedProjection[UUID]):
         )
         return [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
 
-    # -- wake-ups ---------------------------------------------------------------------
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # -- wake-ups ---------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[], None]) -> None:
         with self._listeners_lock:
             self._listeners.append(listener)
@@ -83,4 +156,9 @@ class LanternApplication(EventSourcedProjection[UUID]):
                 listener()
 
     def policy(self, domain_event: DomainEventProtocol[UUID], processing_event: Any) -> None:
-        """Unused: consumers call :meth:`record` with a tracking record instead."""
+        """Unused: consumers call :meth:`record` with their progress instead."""
+
+    def close(self) -> None:
+        if "tables" in self.__dict__:
+            self.tables.close()
+        super().close()

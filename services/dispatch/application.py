@@ -8,6 +8,7 @@ failure, so the loser sees the winner's events and gets a clear conflict.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -31,7 +32,7 @@ from services.dispatch.domain.escalation import Pick, Position, next_step
 from services.dispatch.domain.policy import Policy
 from services.dispatch.domain.response import IncidentResponse, response_id_for
 from services.dispatch.domain.roster import ROSTER_ID, Responder, Roster, Shift
-from services.dispatch.projections import DispatchBoard, DispatchTimers
+from services.dispatch.projections import ACTIVE_STATES, DispatchBoard, DispatchTimers
 
 T = TypeVar("T")
 TIMER_ACTOR = "service:dispatch-timer"
@@ -169,7 +170,7 @@ class DispatchApplication(LanternApplication):
 
     def _pick(self, response: IncidentResponse, at: datetime) -> Pick:
         responders = self.board.responders()
-        loads = self.board.loads()
+        loads = self._loads()
         policy = response.policy
         need = Need(
             response.school_id,
@@ -203,6 +204,27 @@ class DispatchApplication(LanternApplication):
         response.escalate(
             step, reason=reason, from_dispatch=from_dispatch, skipped=skipped, at=at, trace=trace
         )
+
+    def _loads(self) -> Counter[str]:
+        """Open dispatches per responder: the board's, plus what this batch decided so far.
+
+        Inside a consumer's unit of work, responses opened or changed earlier in the
+        batch are not on the board yet; their dispatches count here, so two reports
+        of one batch are balanced as if they had come one after the other.
+        """
+        loads = self.board.loads()
+        for aggregate in self.work().values():
+            if isinstance(aggregate, IncidentResponse) and aggregate.pending_events:
+                for dispatch_id, d in aggregate.dispatches.items():
+                    loads[d.responder_id] += int(d.state in ACTIVE_STATES)
+                    before = self.board.row(dispatch_id)
+                    if before is not None and before["state"] in ACTIVE_STATES:
+                        loads[before["responder_id"]] -= 1
+        return loads
+
+    def after_batch(self) -> None:
+        """A consumer batch was committed: bring the board up to date for the next one."""
+        self.board.catch_up()
 
     # -- responders ------------------------------------------------------------------------
     def acknowledge(
@@ -286,7 +308,7 @@ class DispatchApplication(LanternApplication):
     # -- queries ---------------------------------------------------------------------------
     def _response_or_none(self, incident_id: UUID) -> IncidentResponse | None:
         try:
-            response: IncidentResponse = self.repository.get(response_id_for(incident_id))
+            response: IncidentResponse = self.get(response_id_for(incident_id))
         except AggregateNotFoundError:
             return None
         return response

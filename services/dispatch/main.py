@@ -5,11 +5,13 @@ from __future__ import annotations
 from events.intake import IntakeEvent
 from events.subjects import DISPATCH, INTAKE, Subjects
 from plumbing.integrity.audit import audited
+from plumbing.interface import operators
 from plumbing.interface.commands import http_routes, nats_responders, openapi_route
 from plumbing.interface.guard import Guard
 from plumbing.interface.process import ServiceProcess
 from plumbing.interface.requests import utcnow
-from plumbing.messaging.host import MessagingHost, follow
+from plumbing.messaging.feed import Feed, contract
+from plumbing.messaging.host import MessagingHost
 from plumbing.messaging.relay import OutboxRelay
 from plumbing.settings import Settings
 from plumbing.store.select import store_env
@@ -22,42 +24,45 @@ from services.dispatch.translate import Translator
 
 
 def build(settings: Settings) -> ServiceProcess:
-    subjects = Subjects(settings.prefix)
+    subjects = Subjects(settings.prefix, settings.partitions)
     cfg = config.load(settings.config_file)
     app = DispatchApplication(env=store_env(settings), policy=cfg.policy())
     guard = Guard.from_settings(settings, app)
-    ops = [*operations(app), *guard.operations()]
     relay = OutboxRelay(
         app=app,
         service=DISPATCH,
-        stream=subjects.stream(DISPATCH),
+        subjects=subjects,
         translate=audited(
             Translator(subjects, lambda i, v: app.repository.get(i, version=v)), subjects, DISPATCH
         ),
     )
-    messaging = MessagingHost(
-        nats_url=settings.nats_url,
-        subjects=subjects,
-        relay=relay,
-        subscriptions=[
-            follow(
-                app,
-                service=DISPATCH,
-                upstream=INTAKE,
-                message_type=IntakeEvent,
-                decide=lambda event, trace: app.on_intake_event(event, trace, at=utcnow()),
-                subjects=subjects,
-            )
-        ],
-        responders=nats_responders(ops, lambda name: subjects.command(DISPATCH, name), guard),
+    reports = Feed(
+        consumer=DISPATCH,
+        name=f"{DISPATCH}-from-{INTAKE}",
+        upstream=INTAKE,
+        family="evt",
+        decode=contract(IntakeEvent),
+        decide=lambda event, message: app.on_intake_event(
+            event, message.trace(f"service:{DISPATCH}"), at=utcnow()
+        ),
     )
     ticker = Ticker(app.timers, app.fire, name="dispatch-deadlines")
     notifier = build_notifier(app, cfg.notifications)
+    messaging = MessagingHost(
+        nats_url=settings.nats_url,
+        subjects=subjects,
+        service=DISPATCH,
+        app=app,
+        relay=relay,
+        feeds=[reports],
+        singletons={"ticker": ticker.run, "notifier": notifier.run},
+        after_commit=app.after_batch,
+    )
+    ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
+    messaging.responders = nats_responders(
+        ops, lambda name: subjects.command(DISPATCH, name), guard
+    )
     routes = [*http_routes(ops, guard), openapi_route("Lantern dispatch", ops)]
     return ServiceProcess(
-        settings=settings,
-        app=app,
-        routes=routes,
-        messaging=messaging,
-        background=[ticker.run, notifier.run],
+        settings=settings, app=app, routes=routes, messaging=messaging, tickers=[ticker]
     )

@@ -117,6 +117,11 @@ class DispatchBoard(LocalView):
         with self.lock:
             return list(self._roster.responders.values())
 
+    def row(self, dispatch_id: UUID) -> dict[str, Any] | None:
+        with self.lock:
+            found = self.dispatches.get(str(dispatch_id))
+            return dict(found) if found is not None else None
+
     def loads(self) -> Counter[str]:
         self.catch_up()
         with self.lock:

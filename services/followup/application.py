@@ -59,7 +59,7 @@ class FollowupApplication(LanternApplication):
 
     def _singleton(self, aggregate_id: UUID, opener: Callable[[Trace], T], trace: Trace) -> T:
         try:
-            found: T = self.repository.get(aggregate_id)
+            found: T = self.get(aggregate_id)
         except AggregateNotFoundError:
             return opener(trace)
         return found

@@ -6,10 +6,12 @@ from events.dispatch import DispatchEvent
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
 from plumbing import care_team
 from plumbing.integrity.audit import audited
+from plumbing.interface import operators
 from plumbing.interface.commands import http_routes, nats_responders, openapi_route
 from plumbing.interface.guard import Guard
 from plumbing.interface.process import ServiceProcess
-from plumbing.messaging.host import MessagingHost, follow
+from plumbing.messaging.feed import Feed, contract
+from plumbing.messaging.host import MessagingHost
 from plumbing.messaging.relay import OutboxRelay
 from plumbing.settings import Settings
 from plumbing.store.select import store_env
@@ -21,38 +23,43 @@ from services.followup.translate import Translator
 
 
 def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
-    subjects = Subjects(settings.prefix)
+    subjects = Subjects(settings.prefix, settings.partitions)
     app = FollowupApplication(env=store_env(settings))
     guard = Guard.from_settings(settings, app)
-    ops = [*operations(app, clock), *guard.operations()]
     relay = OutboxRelay(
         app=app,
         service=FOLLOWUP,
-        stream=subjects.stream(FOLLOWUP),
+        subjects=subjects,
         translate=audited(
             Translator(subjects, lambda i, v: app.repository.get(i, version=v)), subjects, FOLLOWUP
         ),
     )
-    messaging = MessagingHost(
-        nats_url=settings.nats_url,
-        subjects=subjects,
-        relay=relay,
-        subscriptions=[
-            follow(
-                app,
-                service=FOLLOWUP,
-                upstream=DISPATCH,
-                message_type=DispatchEvent,
-                decide=app.on_dispatch_event,
-                subjects=subjects,
-            ),
-            care_team.subscription(app, FOLLOWUP, subjects),
-        ],
-        responders=nats_responders(ops, lambda name: subjects.command(FOLLOWUP, name), guard),
+    plans = Feed(
+        consumer=FOLLOWUP,
+        name=f"{FOLLOWUP}-from-{DISPATCH}",
+        upstream=DISPATCH,
+        family="evt",
+        decode=contract(DispatchEvent),
+        decide=lambda event, message: app.on_dispatch_event(
+            event, message.trace(f"service:{FOLLOWUP}")
+        ),
     )
     ticker = Ticker(app.timers, app.fire, clock=clock, name="followup-timers")
     reporter = RenewedRiskReporter(
         app, subjects, clock=clock, nats_url=settings.nats_url, identify=guard.on_behalf_of
+    )
+    messaging = MessagingHost(
+        nats_url=settings.nats_url,
+        subjects=subjects,
+        service=FOLLOWUP,
+        app=app,
+        relay=relay,
+        feeds=[plans, care_team.feed(app, FOLLOWUP)],
+        singletons={"ticker": ticker.run},
+    )
+    ops = [*operations(app, clock), *guard.operations(), *operators.operations(messaging)]
+    messaging.responders = nats_responders(
+        ops, lambda name: subjects.command(FOLLOWUP, name), guard
     )
     routes = [*http_routes(ops, guard), openapi_route("Lantern follow-up", ops)]
     return ServiceProcess(
@@ -60,5 +67,6 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
         app=app,
         routes=routes,
         messaging=messaging,
-        background=[ticker.run, reporter.run],
+        background=[reporter.run],
+        tickers=[ticker],
     )

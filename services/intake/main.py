@@ -5,6 +5,7 @@ from __future__ import annotations
 from events.subjects import INTAKE, Subjects
 from plumbing import care_team, privacy
 from plumbing.integrity.audit import audited
+from plumbing.interface import operators
 from plumbing.interface.commands import http_routes, nats_responders, openapi_route
 from plumbing.interface.guard import Guard
 from plumbing.interface.process import ServiceProcess
@@ -18,24 +19,27 @@ from services.intake.translate import translator
 
 
 def build(settings: Settings) -> ServiceProcess:
-    subjects = Subjects(settings.prefix)
+    subjects = Subjects(settings.prefix, settings.partitions)
     env = store_env(settings)
     sealer = privacy.sealer(settings, cipher_key(settings))
     app = IntakeApplication(env=env, sealer=sealer)
     guard = Guard.from_settings(settings, app)
-    ops = [*operations(app), *guard.operations()]
     relay = OutboxRelay(
         app=app,
         service=INTAKE,
-        stream=subjects.stream(INTAKE),
+        subjects=subjects,
         translate=audited(translator(subjects), subjects, INTAKE),
     )
     messaging = MessagingHost(
         nats_url=settings.nats_url,
         subjects=subjects,
+        service=INTAKE,
+        app=app,
         relay=relay,
-        subscriptions=[care_team.subscription(app, INTAKE, subjects)],
-        responders=nats_responders(ops, lambda name: subjects.command(INTAKE, name), guard),
+        feeds=[care_team.feed(app, INTAKE)],
     )
+    ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
+    command = lambda name: subjects.command(INTAKE, name)  # noqa: E731
+    messaging.responders = nats_responders(ops, command, guard)
     routes = [*http_routes(ops, guard), openapi_route("Lantern intake", ops)]
     return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)

@@ -55,17 +55,18 @@ class RecordsApplication(LanternApplication):
 
     # -- writing ------------------------------------------------------------------------------
     def on_message(
-        self, service: str, raw: bytes, headers: Mapping[str, str]
+        self, service: str, message: msgspec.Struct, headers: Mapping[str, str]
     ) -> Sequence[Aggregate]:
         """The aggregates one published message changes (stored by the tracked consumer)."""
-        message = translate.parse(raw)
-        if message is None:
-            return []
         return self.absorb([(service, message, headers)])
 
     def absorb(self, messages: Iterable[Incoming]) -> list[Aggregate]:
-        """Fold many messages into the ledgers; returns every changed aggregate once."""
-        work: dict[UUID, Aggregate] = {}
+        """Fold many messages into the ledgers; returns every changed aggregate once.
+
+        Inside a consumer's unit of work the ledgers are the batch's own copies, so
+        a batch of many messages about one incident loads its timeline once.
+        """
+        work = self.work()
         for service, message, headers in messages:
             self._absorb_one(work, service, message, Envelope.of(headers, service))
         return [a for a in work.values() if a.pending_events]

@@ -1,69 +1,46 @@
-"""Records' consumers: the shared tracked consumer, with the message's headers in reach.
+"""Records' feeds: every upstream stream's integration events, and apart, its audit entries.
 
-Why: a timeline entry needs what only the headers carry (the message id, when
-the source recorded it, its causation and correlation).  The shared
-:class:`TrackedConsumer` hands ``decide`` the payload only, so this subclass
-puts the headers in a context variable for the duration of one message (the
-consumer takes one message at a time, and the worker thread inherits the
-context).  Payloads are taken raw: records decodes the tag itself, so a tag it
-does not know never parks the stream behind it.
+Why records decodes for itself: it reads every kind of event, so a kind it
+does not know (a newer event, a notice) is passed over and never parks good
+traffic behind it; an unknown *version* of an event it does know is poison,
+and a known tag that does not fit the contract is poison too.  The headers
+(message id, when the source recorded it, causation and correlation) reach
+the ledgers through the :class:`~plumbing.messaging.feed.Inbound`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
 from typing import Any
 
-import msgspec
-from eventsourcing.domain import Aggregate
-from nats.aio.msg import Msg
-from nats.js import JetStreamContext
-
-from events.subjects import RECORDS, Subjects
-from plumbing.domain import Trace
-from plumbing.messaging.consumer import Outcome, TrackedConsumer
-from plumbing.messaging.host import Subscription
+from events.subjects import RECORDS
+from plumbing.messaging.failures import Poison
+from plumbing.messaging.feed import Feed, Inbound, decode_payload
 from services.records.application import RecordsApplication
+from services.records.translate import KNOWN
 
-_HEADERS: ContextVar[Mapping[str, str] | None] = ContextVar("records_headers", default=None)
-
-
-class HeaderAwareConsumer(TrackedConsumer):
-    async def handle(self, msg: Msg, js: JetStreamContext) -> Outcome:
-        token = _HEADERS.set(dict(msg.headers or {}))
-        try:
-            return await super().handle(msg, js)
-        finally:
-            _HEADERS.reset(token)
+_NAMES = {tag.rsplit(".v", 1)[0] for tag in KNOWN}
 
 
-def subscription(
-    app: RecordsApplication, subjects: Subjects, upstream: str, *, audit: bool = False
-) -> Subscription:
-    """One durable, ordered subscription of records to an upstream service's stream.
+def decode(message: Inbound) -> Any:
+    kind = KNOWN.get(message.schema)
+    if kind is None:
+        if message.schema.rsplit(".v", 1)[0] in _NAMES:
+            raise Poison(f"unknown schema version {message.schema}")
+        return None
+    return decode_payload(message.data, kind)
 
-    Records follows two feeds of each stream: the integration events and, apart,
-    the audit entries (their own subject).  Each feed is tracked under its own name,
-    since each sees only its own, still increasing, positions.
+
+def feed(app: RecordsApplication, upstream: str, *, audit: bool = False) -> Feed:
+    """Records' feed of an upstream service's events (or, apart, its audit entries).
+
+    Each feed has its own lanes and progress, since each sees only its own, still
+    increasing, positions.
     """
-    durable = f"{RECORDS}-{'audit-' if audit else ''}from-{upstream}"
-
-    def decide(raw: Any, _: Trace) -> Sequence[Aggregate]:
-        return app.on_message(upstream, bytes(raw), _HEADERS.get() or {})
-
-    consumer = HeaderAwareConsumer(
-        app=app,
-        name=RECORDS,
-        upstream=f"{upstream}.audit" if audit else upstream,
-        message_type=msgspec.Raw,
-        decide=decide,
-        dlq_subject=subjects.dlq(durable),
-        dlq_stream=subjects.dlq_stream,
-    )
-    return Subscription(
-        consumer=consumer,
-        stream=subjects.stream(upstream),
-        subject=subjects.audit(upstream) if audit else subjects.stream_subjects(upstream),
-        durable=durable,
+    return Feed(
+        consumer=RECORDS,
+        name=f"{RECORDS}-{'audit-' if audit else ''}from-{upstream}",
+        upstream=upstream,
+        family="audit" if audit else "evt",
+        decode=decode,
+        decide=lambda message, inbound: app.on_message(upstream, message, inbound.headers),
     )

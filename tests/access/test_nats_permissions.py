@@ -23,7 +23,7 @@ from nats.errors import Error as NatsError
 
 from events.subjects import Subjects
 from lantern import natsserver
-from plumbing.messaging.streams import ensure_streams
+from plumbing.messaging.streams import provision
 
 pytestmark = pytest.mark.system
 
@@ -71,11 +71,13 @@ async def connect(url: str, user: str, errors: list[str]) -> Client:
 
 async def test_a_service_publishes_its_own_events_and_nothing_else(secured_nats: str) -> None:
     errors: list[str] = []
+    subjects = Subjects("lantern")
+    operator = await connect(secured_nats, "operator", errors)
+    await provision(operator.jetstream(), subjects)  # as `lantern up` does before services start
+    await operator.close()
     nc = await connect(secured_nats, "intake", errors)
     try:
         js = nc.jetstream()
-        subjects = Subjects("lantern")
-        await ensure_streams(js, subjects)  # every service may declare the streams
         ack = await js.publish(subjects.incident_reported, b"{}", stream=subjects.stream("intake"))
         assert ack.seq == 1
 

@@ -21,7 +21,10 @@ from events.followup import DisclosureRecordedV1, LegalBasis
 from events.intake import IncidentReportedV1
 from events.records import ListAuditV1, ShowResponseMeasuresV1, ShowTimelineV1
 from events.vocabulary import Category, ResponderRole, RiskLevel
+from plumbing.messaging.failures import Poison
+from plumbing.messaging.feed import Inbound, inbound
 from services.records.application import RecordsApplication
+from services.records.consumer import decode
 from tests.support import memory
 
 pytestmark = pytest.mark.application
@@ -51,7 +54,7 @@ def headers(service: str, n: int, at: datetime, causation: str = "") -> dict[str
 def absorb(
     app: RecordsApplication, service: str, message: msgspec.Struct, hdrs: dict[str, str]
 ) -> None:
-    app.record(*app.on_message(service, msgspec.json.encode(message), hdrs))
+    app.record(*app.on_message(service, message, hdrs))
 
 
 def story(app: RecordsApplication) -> None:
@@ -150,11 +153,29 @@ def test_a_message_seen_twice_is_stored_once(app: RecordsApplication) -> None:
         reported_at=T0,
     )
 
-    assert app.on_message("intake", msgspec.json.encode(again), headers("intake", 1, T0)) == []
+    assert app.on_message("intake", again, headers("intake", 1, T0)) == []
 
 
-def test_an_unknown_tag_is_ignored_not_refused(app: RecordsApplication) -> None:
-    assert app.on_message("intake", b'{"type": "intake.future_thing.v9"}', {}) == []
+def arriving(schema: str, data: bytes) -> Inbound:
+    return inbound(
+        "lantern.evt.intake.p0.x",
+        data,
+        {
+            h.POSITION: "1",
+            h.PREVIOUS: "0",
+            h.PARTITION: "0",
+            h.EPOCH: "abcdef012345",
+            h.SCHEMA: schema,
+        },
+        stream_seq=1,
+        deliveries=1,
+    )
+
+
+def test_an_unknown_kind_is_passed_over_but_an_unknown_version_of_a_known_one_is_poison() -> None:
+    assert decode(arriving("intake.future_thing.v9", b'{"type": "intake.future_thing.v9"}')) is None
+    with pytest.raises(Poison, match="unknown schema version"):
+        decode(arriving("intake.incident_reported.v9", b'{"type": "intake.incident_reported.v9"}'))
 
 
 def test_measures_come_from_the_events(app: RecordsApplication) -> None:

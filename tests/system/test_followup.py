@@ -19,12 +19,11 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 
-from events import headers as h
-from events.codec import encode
 from events.dispatch import DispatchStatusChangedV1, ResponderEnrolledV1
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
 from events.vocabulary import ResponderRole, RiskLevel
 from tests.harness import Harness, eventually
+from tests.upstream import Upstream
 
 pytestmark = pytest.mark.system
 
@@ -52,22 +51,11 @@ class DispatchFeed:
     """Publishes onto the dispatch stream exactly as dispatch's relay would."""
 
     def __init__(self, js: JetStreamContext, subjects: Subjects) -> None:
-        self.js, self.subjects, self.position = js, subjects, 0
+        self.subjects = subjects
+        self.upstream = Upstream(js, subjects, DISPATCH)
 
     async def publish(self, subject: str, event: msgspec.Struct, incident: UUID | None) -> None:
-        self.position += 1
-        headers = {
-            h.MSG_ID: f"{DISPATCH}/test/{self.position}",
-            h.SOURCE: DISPATCH,
-            h.POSITION: str(self.position),
-            h.CORRELATION_ID: "corr-followup-test",
-            h.CAUSATION_ID: "cause-followup-test",
-        }
-        if incident is not None:
-            headers[h.INCIDENT_ID] = str(incident)
-        await self.js.publish(
-            subject, encode(event), stream=self.subjects.stream(DISPATCH), headers=headers
-        )
+        await self.upstream.publish(subject, event, incident)
 
     async def supervisor(self, person: str = "sup-1") -> None:
         event = ResponderEnrolledV1(
@@ -109,7 +97,7 @@ async def stream_messages(js: JetStreamContext, subjects: Subjects, subject: str
         return found
     for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
         msg = await js.get_msg(subjects.stream(FOLLOWUP), seq=seq)
-        if msg.subject == subject:
+        if subjects.family(msg.subject or "") == subject:
             found.append(msgspec.json.decode(msg.data or b"{}"))
     return found
 

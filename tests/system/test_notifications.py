@@ -132,7 +132,7 @@ async def test_a_page_is_delivered_by_webhook_and_e_mail_and_the_outcomes_are_ev
             found = []
             for seq in range(1, info.state.last_seq + 1):
                 msg = await js.get_msg(subjects.stream(DISPATCH), seq=seq)
-                if msg.subject == subjects.notification_delivery:
+                if subjects.family(msg.subject or "") == subjects.notification_delivery:
                     found.append(decode(msg.data or b"", NotificationDeliveryV1))
             return found if len(found) >= 2 else None
 

@@ -147,7 +147,7 @@ async def test_intake_killed_between_storing_and_publishing_delivers_exactly_onc
             js = nc.jetstream()
             info = await js.stream_info(subjects.stream(INTAKE))
             published = [
-                (await js.get_msg(subjects.stream(INTAKE), seq=seq)).subject
+                subjects.family((await js.get_msg(subjects.stream(INTAKE), seq=seq)).subject or "")
                 for seq in range(1, info.state.last_seq + 1)
             ]
             await nc.close()

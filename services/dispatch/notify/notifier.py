@@ -1,23 +1,34 @@
 """Follows dispatch's own log and delivers each page through the outside channels.
 
-The position it has handled is a tracking record written with the delivery
-outcomes (``Delivery`` events) in one transaction, so after a restart it
-resumes exactly after the last page it recorded.
+One sender at a time: the notifier runs only in the instance holding the
+``notifier`` lease (``plumbing/messaging/host.py``), so two dispatch instances
+never both page.  Its position is a :class:`Progress` record written with the
+delivery outcomes (``Delivery`` events) in one transaction, so after a restart
+it resumes exactly after the last page it recorded.
+
+A page is sent, then recorded.  A crash in between sends it again after the
+restart: at least once, never dropped to avoid a duplicate.  Every resend
+carries the same id (the paging event's identity, epoch included) as the
+webhook's ``Idempotency-Key`` and the e-mail's ``Message-ID``, so a receiver
+recognises it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import anyio
-from eventsourcing.persistence import Tracking
+from eventsourcing.application import AggregateNotFoundError
 
 from plumbing import logs
 from plumbing.domain import Trace
 from plumbing.interface.requests import utcnow
+from plumbing.messaging.progress import Progress, progress_id
 from plumbing.messaging.relay import event_identity
 from services.dispatch.application import DispatchApplication
 from services.dispatch.config import Notifications
@@ -42,33 +53,58 @@ class Notifier:
         self.poll_s = poll_s
         self.attempts = attempts
 
-    async def run(self, stop: asyncio.Event) -> None:
+    def progress(self) -> Progress:
+        name = f"{UPSTREAM}@dispatch:{self.app.epoch.epoch}"
+        try:
+            found: Progress = self.app.repository.get(progress_id(name))
+        except AggregateNotFoundError:
+            return Progress.start(name)
+        return found
+
+    async def run(self, active: Callable[[], bool]) -> None:
+        """Deliver pages while ``active()`` (this instance holds the notifier lease).
+
+        Only a delivered page writes (its outcomes and the advanced progress, in one
+        transaction); passing over other events moves a position kept in memory, so
+        the notifier never pages itself into a loop over its own writes.
+        """
         if not self.channels:
             return
-        position = await anyio.to_thread.run_sync(self.app.processed_position, UPSTREAM)
-        while not stop.is_set():
+        progress: Progress | None = None
+        position = 0
+        while active():
+            rows: Sequence[tuple[int, Any]] = []
             try:
+                if progress is None:
+                    progress = await anyio.to_thread.run_sync(self.progress)
+                    position = progress.position
                 rows = await anyio.to_thread.run_sync(self.app.domain_events_after, position, 100)
                 for notification_id, event in rows:
+                    if not active():
+                        return
                     if isinstance(event, IncidentResponse.ResponderPaged):
-                        await self._deliver(notification_id, event)
+                        outcomes = await self._deliver(event)
+                        progress.advance(notification_id, processed=1, parked=0)
+                        await anyio.to_thread.run_sync(
+                            partial(self.app.record, *outcomes, progress)
+                        )
                     position = notification_id
-            except Exception as exc:
-                log.exception("notifier failed; retrying", error=repr(exc))
-                rows = []
-                position = await anyio.to_thread.run_sync(self.app.processed_position, UPSTREAM)
+            except Exception as exc:  # noqa: BLE001 - store trouble or a race: start again
+                log.warning("notifier round failed; retrying", error=repr(exc))
+                progress, rows = None, []
+                await asyncio.sleep(self.poll_s)
             if not rows:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
+                    await asyncio.sleep(self.poll_s)
 
-    async def _deliver(self, notification_id: int, event: Any) -> None:
+    async def _deliver(self, event: Any) -> list[Delivery]:
         response: IncidentResponse = await anyio.to_thread.run_sync(
             self.app.repository.get, event.originator_id
         )
         responders = await anyio.to_thread.run_sync(self.app.board.responders)
         responder = next((r for r in responders if r.responder_id == event.responder_id), None)
         page = Page(
-            page_id=event_identity("dispatch", event),
+            page_id=event_identity("dispatch", self.app.epoch.epoch, event),
             kind=event.kind,
             dispatch_id=str(event.dispatch_id),
             incident_id=str(response.incident_id),
@@ -83,10 +119,7 @@ class Notifier:
             correlation_id=event.correlation_id,
             causation_id=page.page_id,
         )
-        outcomes = [await self._send(channel, page, response, trace) for channel in self.channels]
-        await anyio.to_thread.run_sync(
-            lambda: self.app.record(*outcomes, tracking=Tracking(UPSTREAM, notification_id))
-        )
+        return [await self._send(channel, page, response, trace) for channel in self.channels]
 
     async def _send(
         self, channel: Channel, page: Page, response: IncidentResponse, trace: Trace

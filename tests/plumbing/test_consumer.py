@@ -1,0 +1,278 @@
+"""The tracked consumer on a real nats-server: each failure class handled its own way.
+
+Given a probe service following intake's stream (faked exactly as intake's relay
+publishes), when messages of every kind arrive, then: good ones are applied once
+and in order; poison is parked at once; a domain refusal is parked with its
+reason; a defect is tried once more, then parked; an infrastructure failure is
+retried until it passes and nothing is parked; a hole holds the lane until it
+is filled; and a duplicate changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import nats
+import pytest
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import OperationalError
+from nats.js import JetStreamContext
+
+from events import headers as h
+from events.intake import IncidentReportedV1
+from events.subjects import INTAKE, Subjects
+from events.vocabulary import Category, RiskLevel
+from plumbing.domain import Conflict
+from plumbing.messaging.feed import MAX_PAYLOAD_BYTES, Feed, contract
+from plumbing.messaging.host import MessagingHost
+from plumbing.messaging.streams import provision
+from plumbing.store.application import LanternApplication
+from tests.harness import eventually
+from tests.upstream import Upstream
+
+pytestmark = pytest.mark.system
+
+PROBE = "probe"
+
+
+class Seen(Aggregate):
+    """One per incident the probe applied: the effect the tests count."""
+
+    class Applied(Aggregate.Created):
+        school_id: str
+
+    def __init__(self, school_id: str) -> None:
+        self.school_id = school_id
+
+
+class Probe(LanternApplication):
+    name = PROBE
+
+
+@dataclass
+class Behaviour:
+    """How the probe's decider treats a school id (the test's lever on each failure class)."""
+
+    attempts: dict[str, int] = field(default_factory=dict)
+    infra_failures: int = 0
+
+    def decide(self, app: Probe, event: IncidentReportedV1) -> Sequence[Aggregate]:
+        school = event.school_id
+        self.attempts[school] = self.attempts.get(school, 0) + 1
+        if school == "refuse":
+            raise Conflict("the incident is closed", "incident_id")
+        if school == "boom":
+            raise KeyError("a value from the message")
+        if school == "flaky" and self.attempts[school] <= self.infra_failures:
+            raise OperationalError("database is locked")
+        if app.exists(event.incident_id):
+            return []
+        return [Seen._create(Seen.Applied, id=event.incident_id, school_id=school)]
+
+
+def report(school: str, incident: UUID | None = None) -> IncidentReportedV1:
+    return IncidentReportedV1(
+        incident_id=incident or uuid4(),
+        school_id=school,
+        student_ref="stu-1",
+        categories=[Category.OTHER],
+        risk=RiskLevel.LOW,
+        reported_at=datetime.now(UTC),
+    )
+
+
+@dataclass
+class Rig:
+    app: Probe
+    host: MessagingHost
+    behaviour: Behaviour
+    upstream: Upstream
+    js: JetStreamContext
+    subjects: Subjects
+
+    def applied(self) -> list[str]:
+        return [
+            e.school_id
+            for _, e in self.app.domain_events_after(0, 10_000)
+            if isinstance(e, Seen.Applied)
+        ]
+
+    async def parked(self) -> list[dict[str, str]]:
+        stream = self.subjects.dlq_stream(PROBE)
+        info = await self.js.stream_info(stream)
+        found = []
+        for seq in range(info.state.first_seq or 1, (info.state.last_seq or 0) + 1):
+            msg = await self.js.get_msg(stream, seq=seq)
+            found.append(dict(msg.headers or {}))
+        return found
+
+
+@pytest.fixture
+async def rig(nats_url: str, subjects: Subjects, clean_streams: None) -> AsyncIterator[Rig]:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await provision(js, subjects)
+    await js.add_stream(name=subjects.dlq_stream(PROBE), subjects=[subjects.dlq_subjects(PROBE)])
+    app = Probe(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    behaviour = Behaviour()
+    one_partition = Subjects(subjects.prefix, partitions=1)
+    feed = Feed(
+        consumer=PROBE,
+        name=f"{PROBE}-from-{INTAKE}",
+        upstream=INTAKE,
+        family="evt",
+        decode=contract(IncidentReportedV1),
+        decide=lambda event, _message: behaviour.decide(app, event),
+    )
+    host = MessagingHost(
+        nats_url=nats_url, subjects=one_partition, service=PROBE, app=app, feeds=[feed]
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(host.run(stop))
+    await eventually(lambda: _true(bool(host.lanes)), timeout=15)
+    yield Rig(app, host, behaviour, Upstream(js, one_partition, INTAKE), js, subjects)
+    stop.set()
+    await asyncio.wait_for(task, 15)
+    app.close()
+    await js.delete_stream(subjects.dlq_stream(PROBE))
+    await nc.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_good_messages_are_applied_once_each_in_order(rig: Rig) -> None:
+    for school in ("a", "b", "c"):
+        await rig.upstream.publish(rig.subjects.incident_reported, report(school))
+
+    assert await eventually(lambda: _true(rig.applied() == ["a", "b", "c"]))
+    assert await rig.parked() == []
+
+
+async def test_a_domain_refusal_is_parked_at_once_with_its_reason(rig: Rig) -> None:
+    await rig.upstream.publish(rig.subjects.incident_reported, report("refuse"))
+    await rig.upstream.publish(rig.subjects.incident_reported, report("after"))
+
+    await eventually(lambda: _true(rig.applied() == ["after"]))
+    (parked,) = await rig.parked()
+    assert parked[h.FAILURE] == "rejected"
+    assert parked[h.ERROR] == "Conflict: the incident is closed (incident_id)"
+    assert rig.behaviour.attempts["refuse"] == 1
+
+
+async def test_a_defect_is_tried_once_more_then_parked_without_quoting_the_message(
+    rig: Rig,
+) -> None:
+    await rig.upstream.publish(rig.subjects.incident_reported, report("boom"))
+    await rig.upstream.publish(rig.subjects.incident_reported, report("after"))
+
+    await eventually(lambda: _true(rig.applied() == ["after"]))
+    (parked,) = await rig.parked()
+    assert parked[h.FAILURE] == "defect"
+    assert parked[h.ERROR].startswith("KeyError at test_consumer.py:")
+    assert "a value from the message" not in parked[h.ERROR]
+    assert rig.behaviour.attempts["boom"] == 2
+
+
+async def test_an_infrastructure_failure_is_retried_until_it_passes_and_nothing_is_parked(
+    rig: Rig,
+) -> None:
+    rig.behaviour.infra_failures = 4  # about four seconds of a locked store
+    await rig.upstream.publish(rig.subjects.incident_reported, report("flaky"))
+    await rig.upstream.publish(rig.subjects.incident_reported, report("after"))
+
+    lane = next(iter(rig.host.lanes.values()))
+    await eventually(lambda: _true(lane.status.stalled.startswith("infrastructure")))
+    assert await eventually(lambda: _true(rig.applied() == ["flaky", "after"]), timeout=20)
+    assert await rig.parked() == []
+    assert rig.behaviour.attempts["flaky"] == 5
+    assert lane.status.stalled == ""
+
+
+async def test_a_message_delivered_twice_changes_nothing(rig: Rig) -> None:
+    incident = uuid4()
+    await rig.upstream.publish(rig.subjects.incident_reported, report("once", incident))
+    await eventually(lambda: _true(rig.applied() == ["once"]))
+    # The same position again under a new message id (a re-publish after the window).
+    rig.upstream.position -= 1
+    rig.upstream.lanes = {k: v - 1 for k, v in rig.upstream.lanes.items()}
+    ack = await rig.upstream.publish(
+        rig.subjects.incident_reported, report("twice", incident), headers={h.MSG_ID: "again"}
+    )
+    assert not ack.duplicate
+    await rig.upstream.publish(rig.subjects.incident_reported, report("next"))
+
+    await eventually(lambda: _true(rig.applied() == ["once", "next"]))
+    lane = next(iter(rig.host.lanes.values()))
+    assert lane.status.duplicates == 1
+
+
+async def test_a_hole_holds_the_lane_until_it_is_filled_and_order_is_kept(rig: Rig) -> None:
+    first, second = report("first"), report("second")
+    # Position 2 arrives before position 1 (as after a relay re-published a lost tail).
+    await rig.upstream.publish(
+        rig.subjects.incident_reported,
+        second,
+        headers={h.POSITION: "2", h.PREVIOUS: "1", h.MSG_ID: "m2"},
+    )
+    lane = next(iter(rig.host.lanes.values()))
+    await eventually(lambda: _true(lane.status.stalled.startswith("hole")))
+    assert rig.applied() == []
+
+    await rig.upstream.publish(
+        rig.subjects.incident_reported,
+        first,
+        headers={h.POSITION: "1", h.PREVIOUS: "0", h.MSG_ID: "m1"},
+    )
+
+    assert await eventually(lambda: _true(rig.applied() == ["first", "second"]), timeout=10)
+    assert await rig.parked() == []
+
+
+V1 = "intake.incident_reported.v1"
+#: Every kind of poison.  Those whose headers give them no place in the lane (a forged or
+#: mangled message) are parked and nothing moves; the others are parked in their place.
+POISON: dict[str, dict[str, Any]] = {
+    "bad UTF-8": {"raw": b'{"type": "' + V1.encode() + b'", "school_id": "\xff\xfe"}'},
+    "garbage": {"raw": b"\x00\x01 not json at all", "schema": V1},
+    "wrong schema version": {"raw": b'{"type": "x"}', "schema": "intake.incident_reported.v9"},
+    "missing schema": {"headers": {h.SCHEMA: ""}},
+    "over the size limit": {"raw": b'{"type": "' + b"x" * (MAX_PAYLOAD_BYTES + 10) + b'"}'},
+    "missing epoch": {"headers": {h.EPOCH: ""}, "in_lane": False},
+    "bad position": {"headers": {h.POSITION: "minus one"}, "in_lane": False},
+    "missing previous": {"headers": {h.PREVIOUS: ""}, "in_lane": False},
+}
+
+
+async def test_poison_of_every_kind_is_parked_within_a_second_and_good_traffic_flows(
+    rig: Rig,
+) -> None:
+    for kind in POISON.values():
+        await rig.upstream.publish(
+            rig.subjects.incident_reported,
+            report("poisoned") if "raw" not in kind else None,
+            raw=kind.get("raw"),
+            schema=kind.get("schema", V1 if "raw" in kind else None),
+            headers=kind.get("headers"),
+            in_lane=kind.get("in_lane", True),
+        )
+    began = asyncio.get_running_loop().time()
+    await rig.upstream.publish(rig.subjects.incident_reported, report("good"))
+
+    await eventually(lambda: _true(len(rig.applied()) == 1), timeout=5)
+    assert asyncio.get_running_loop().time() - began < 1.5
+    parked = await rig.parked()
+    assert len(parked) == len(POISON)
+    assert {p[h.FAILURE] for p in parked} == {"poison"}
+    reasons = [p[h.ERROR] for p in parked]
+    assert any("does not fit the contract" in r or "undecodable" in r for r in reasons)
+    assert any(r == "unknown schema version intake.incident_reported.v9" for r in reasons)
+    assert any(r == f"missing or bad header {h.EPOCH}" for r in reasons)
+    assert any("over the" in r for r in reasons)
+    assert rig.applied() == ["good"]
