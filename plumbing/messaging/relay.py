@@ -146,6 +146,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._said: dict[str, float] = {}
+        self._failures = 0  # consecutive failures, for back-off
 
     # -- wake-up ---------------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -371,15 +372,16 @@ class OutboxRelay:
                     self._stall(f"{classify(exc)}: cannot reconcile: {describe(exc)}")
                     await self._pause(active, 2.0)
                     continue
-                self.status.set("publishing")
+                if self.status.state in ("starting", "stopped"):
+                    self.status.set("publishing")
+                    log.info(
+                        "relay resumed",
+                        stream=self.stream,
+                        position=cursor.position,
+                        stream_seq=cursor.stream_seq,
+                        epoch=cursor.epoch,
+                    )
                 self.status.position, self.status.stream_seq = cursor.position, cursor.stream_seq
-                log.info(
-                    "relay resumed",
-                    stream=self.stream,
-                    position=cursor.position,
-                    stream_seq=cursor.stream_seq,
-                    epoch=cursor.epoch,
-                )
                 await self._publish_loop(publisher, cursor, active)
         finally:
             await publisher.close()
@@ -387,16 +389,14 @@ class OutboxRelay:
     async def _publish_loop(
         self, publisher: Publisher, cursor: Cursor, active: Callable[[], bool]
     ) -> None:
-        attempt = 0
         while active():
             try:
                 prepared, read_upto = await anyio.to_thread.run_sync(
                     self.prepare, cursor, self.batch_size
                 )
             except Exception as exc:  # noqa: BLE001 - any read failure stalls, named
-                attempt += 1
                 self._stall(f"{classify(exc)}: cannot read the store: {describe(exc)}")
-                await self._pause(active, RETRY_S[min(attempt, len(RETRY_S)) - 1])
+                await self._backoff(active)
                 continue
             if not prepared:
                 cursor.position = read_upto  # only private events: nothing to publish
@@ -414,10 +414,9 @@ class OutboxRelay:
                 await anyio.to_thread.run_sync(self.save_cursor, cursor)
                 self.status.published += stored
             if failure is None:
-                attempt = 0
+                self._failures = 0
                 self.status.set("publishing")
                 continue
-            attempt += 1
             position, ack = failure
             if ack.error_code == WRONG_LAST_SEQUENCE or ack.duplicate:
                 log.warning(
@@ -426,9 +425,9 @@ class OutboxRelay:
                     error=ack.error or "duplicate",
                 )
                 return  # run() reconciles and resumes
+            # Refused (or unanswered): stay at this message; what follows waits behind it.
             self._stall(f"publish of position {position} refused: {ack.error}")
-            await self._pause(active, RETRY_S[min(attempt, len(RETRY_S)) - 1])
-            return
+            await self._backoff(active)
 
     def _stored_prefix(
         self, prepared: list[Prepared], acks: list[Ack], last_seq: int
@@ -471,6 +470,10 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
         return active()
+
+    async def _backoff(self, active: Callable[[], bool]) -> None:
+        self._failures += 1
+        await self._pause(active, RETRY_S[min(self._failures, len(RETRY_S)) - 1])
 
     async def _pause(self, active: Callable[[], bool], seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -71,6 +71,8 @@ class Tables:
         kind = type(datastore).__module__ if datastore is not None else ""
         self.postgres = kind.startswith("eventsourcing.postgres")
         self.schema = str(getattr(datastore, "schema", "") or "public") if self.postgres else ""
+        #: services share one PostgreSQL schema: each one's tables carry its name
+        self.owner = app.name.lower() if self.postgres else ""
         self._datastore = datastore if datastore is not None and kind else None
         self._memory: sqlite3.Connection | None = None
         self._memory_lock = threading.RLock()
@@ -81,10 +83,10 @@ class Tables:
 
     # -- names and types ------------------------------------------------------------------------
     def name(self, table: str) -> str:
-        """The table's name as SQL: schema-qualified on PostgreSQL."""
+        """The table's name as SQL: on PostgreSQL schema-qualified and prefixed with the service."""
         if not _NAME.match(table):
             raise ValueError(f"not a table name: {table!r}")
-        return f'"{self.schema}".{table}' if self.postgres else table
+        return f'"{self.schema}".{self.owner}_{table}' if self.postgres else table
 
     def ddl(self, statement: str) -> str:
         return statement.replace("BLOB", "BYTEA") if self.postgres else statement
