@@ -138,6 +138,10 @@ class Harness:
     async def seed(self, schools: int = 1) -> None:
         for i in range(schools):
             await self.call("POST", "intake", "/schools", {"school_id": f"s{i}", "name": f"S{i}"})
+        await self.seed_roster()
+
+    async def seed_roster(self) -> None:
+        """One counselor for school s0 (dispatch only)."""
         await self.call(
             "POST",
             "dispatch",

@@ -14,6 +14,7 @@ with a ``Lantern-Status`` header carrying the HTTP-equivalent status.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -248,8 +249,8 @@ def openapi(title: str, operations: list[Operation[Any]]) -> dict[str, Any]:
             entry["parameters"] = [
                 {
                     "name": f,
-                    "in": "path" if "{" + f + "}" in op.path else "query",
-                    "required": "{" + f + "}" in op.path,
+                    "in": "path" if "{" + f + "}" in documented(op.path) else "query",
+                    "required": "{" + f + "}" in documented(op.path),
                     "schema": {"type": "string"},
                 }
                 for f in getattr(op.kind, "__struct_fields__", ())
@@ -259,7 +260,7 @@ def openapi(title: str, operations: list[Operation[Any]]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": by_kind[op.kind]}},
             }
-        paths.setdefault(op.path, {})[op.method.lower()] = entry
+        paths.setdefault(documented(op.path), {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1"},
@@ -270,6 +271,11 @@ def openapi(title: str, operations: list[Operation[Any]]) -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
     }
+
+
+def documented(path: str) -> str:
+    """A route path as OpenAPI writes it: Starlette's converters (``{seq:int}``) dropped."""
+    return re.sub(r"{(\w+):\w+}", r"{\1}", path)
 
 
 def openapi_route(title: str, operations: list[Operation[Any]]) -> BaseRoute:
