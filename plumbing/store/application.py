@@ -21,6 +21,7 @@ aggregates such as rosters from replaying from their first event.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,7 +31,7 @@ from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import Recording, Tracking
+from eventsourcing.persistence import IntegrityError, Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
 
 from plumbing.integrity import audit
@@ -48,7 +49,14 @@ class LanternApplication(EventSourcedProjection[UUID]):
     snapshotting_intervals = {Progress: 200}
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        super().__init__(env)
+        for attempt in range(3):
+            try:
+                super().__init__(env)
+                break
+            except IntegrityError:  # PostgreSQL: another instance creating the tables right now
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
 

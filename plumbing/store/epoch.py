@@ -48,6 +48,16 @@ def _create(tables: Tables) -> None:
     )
 
 
+def _first(tables: Tables) -> None:
+    """The store's first epoch, whoever gets there first (two processes may start at once)."""
+    with tables.transaction() as cur:
+        cur.execute(
+            f"INSERT INTO {tables.name(TABLE)} VALUES (1, ?, '', 0, ?, 'store created') "  # noqa: S608
+            "ON CONFLICT DO NOTHING",
+            (uuid.uuid4().hex[:12], datetime.now(UTC).isoformat()),
+        )
+
+
 def epochs(tables: Tables) -> list[Epoch]:
     _create(tables)
     rows = tables.query(
@@ -60,13 +70,13 @@ def epochs(tables: Tables) -> list[Epoch]:
 def current(tables: Tables) -> Epoch:
     """The store's current epoch, creating the first one for a new store."""
     for _ in range(5):
-        known = epochs(tables)
-        if known:
-            return known[-1]
         try:
-            return start(tables, follows="", starts_after=0, reason="store created")
+            known = epochs(tables)
+            if known:
+                return known[-1]
+            _first(tables)
         except (IntegrityError, OperationalError):
-            continue  # another process created it at the same moment: read theirs
+            continue  # another process was creating the table at the same moment
     raise RuntimeError("could not establish the store's epoch")
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -95,9 +97,16 @@ class Tables:
         """Run ``CREATE ... IF NOT EXISTS`` statements once per process (``{t}`` = the name)."""
         if table in self._created:
             return
-        with self.transaction() as cur:
-            for statement in statements:
-                cur.execute(self.ddl(statement.format(t=self.name(table), n=table)))
+        for attempt in range(3):
+            try:
+                with self.transaction() as cur:
+                    for statement in statements:
+                        cur.execute(self.ddl(statement.format(t=self.name(table), n=table)))
+                break
+            except IntegrityError:  # PostgreSQL: another process created it at the same time
+                if attempt == 2:
+                    raise
+                time.sleep(0.1)
         self._created.add(table)
 
     # -- transactions ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from plumbing.messaging.progress import Progress, progress_id
 from plumbing.messaging.relay import event_identity
 from services.dispatch.application import DispatchApplication
 from services.dispatch.config import Notifications
-from services.dispatch.domain.delivery import Delivery
+from services.dispatch.domain.delivery import Delivery, delivery_id_for
 from services.dispatch.domain.response import IncidentResponse
 from services.dispatch.notify.channels import Channel, Page, SmtpChannel, WebhookChannel
 
@@ -90,7 +90,13 @@ class Notifier:
                         )
                     position = notification_id
             except Exception as exc:  # noqa: BLE001 - store trouble or a race: start again
-                log.warning("notifier round failed; retrying", error=repr(exc))
+                log.warning(
+                    "notifier round failed; retrying",
+                    error=repr(exc),
+                    position=position,
+                    progress=progress.position if progress else None,
+                    name=progress.name if progress else None,
+                )
                 progress, rows = None, []
                 await asyncio.sleep(self.poll_s)
             if not rows:
@@ -119,7 +125,14 @@ class Notifier:
             correlation_id=event.correlation_id,
             causation_id=page.page_id,
         )
-        return [await self._send(channel, page, response, trace) for channel in self.channels]
+        outcomes = []
+        for channel in self.channels:
+            if await anyio.to_thread.run_sync(
+                self.app.exists, delivery_id_for(page.page_id, channel.name)
+            ):
+                continue  # recorded already (by the previous holder of the lease): not again
+            outcomes.append(await self._send(channel, page, response, trace))
+        return outcomes
 
     async def _send(
         self, channel: Channel, page: Page, response: IncidentResponse, trace: Trace
