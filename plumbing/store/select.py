@@ -5,6 +5,8 @@ Same application code on SQLite, PostgreSQL and memory: only these keys differ.
 
 from __future__ import annotations
 
+import os
+
 from psycopg.conninfo import conninfo_to_dict
 
 from plumbing.access.auth import dev_secret_file
@@ -42,6 +44,9 @@ def store_env(settings: Settings) -> dict[str, str]:
             env["POSTGRES_SCHEMA"] = settings.postgres_schema
     else:  # pragma: no cover - Literal guards this
         raise StoreConfigError(f"unknown store {settings.store!r}")
+    # Recently used aggregates stay in memory and are fast-forwarded with one query (another
+    # instance may have written); a batch no longer replays each incident from its first event.
+    env["AGGREGATE_CACHE_MAXSIZE"] = os.environ.get("LANTERN_AGGREGATE_CACHE", "2000")
     key = cipher_key(settings)
     if key:
         env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"

@@ -130,20 +130,22 @@ class RecordsApplication(LanternApplication):
         )
 
     def _roles(self, work: dict[UUID, Aggregate]) -> Mapping[str, str]:
+        """Responder roles, loaded once per batch (the unit of work keeps the roster)."""
         roster = work.get(ROSTER_ID)
         if isinstance(roster, Roster):
             return roster.roles
         try:
-            loaded: Roster = self.repository.get(ROSTER_ID)
+            loaded: Roster = self.get(ROSTER_ID)
         except AggregateNotFoundError:
             return {}
+        work.setdefault(ROSTER_ID, loaded)
         return loaded.roles
 
     def _get(self, work: dict[UUID, Aggregate], key: UUID, kind: type[A], new: Any) -> A:
         found = work.get(key)
         if found is None:
             try:
-                found = self.repository.get(key)
+                found = self.get(key)
             except AggregateNotFoundError:
                 found = new()
             work[key] = found

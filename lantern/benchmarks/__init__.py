@@ -1,0 +1,1 @@
+"""Benchmarks: figures go to ``bench/results``, each beside the raw layers in the same run."""
