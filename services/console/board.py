@@ -36,6 +36,7 @@ class Row:
     categories: tuple[str, ...] = ()
     reported_at: datetime | None = None
     immediate_danger: bool = False
+    location: str = ""
     state: str = "open"  # open | cancelled | closed
     responder_id: str | None = None
     dispatch_id: str | None = None
@@ -124,6 +125,7 @@ def _reported(board: Board, e: i.IncidentReportedV1) -> None:
     row = board._row(e.incident_id, e.school_id, e.reported_at)
     row.risk, row.categories = str(e.risk), tuple(str(c) for c in e.categories)
     row.reported_at, row.immediate_danger = e.reported_at, e.immediate_danger
+    row.location = e.location
 
 
 def _reclassified(board: Board, e: i.RiskReclassifiedV1) -> None:
@@ -149,7 +151,12 @@ def _assigned(board: Board, e: d.ResponderAssignedV1) -> None:
         str(e.dispatch_id),
         "assigned",
     )
-    row.ack_deadline, row.step, row.exhausted, row.no_eligible = e.ack_deadline, e.step, False, False
+    row.ack_deadline, row.step, row.exhausted, row.no_eligible = (
+        e.ack_deadline,
+        e.step,
+        False,
+        False,
+    )
     row.risk = str(e.risk)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 
@@ -140,13 +140,17 @@ class Feed:
     def unlisten(self, queue: asyncio.Queue[Change]) -> None:
         self.listeners.discard(queue)
 
+    def resume_id(self) -> str:
+        """Where a page rendered now stands (its live connection starts after this)."""
+        return encode_positions(self.positions)
+
     def since(self, seen: Positions) -> tuple[list[Change], bool]:
         """Changes after ``seen``, and whether some were forgotten (the page must reset)."""
         lost = any(seen.get(k, 0) < v for k, v in self.forgotten.items())
         return [c for c in self.window if c.seq > seen.get(c.feed, 0)], lost
 
     # -- following the streams -------------------------------------------------------------------
-    async def run(self, nc: NATS, stop: asyncio.Event) -> None:
+    async def run(self, nc: NatsClient, stop: asyncio.Event) -> None:
         """Follow every service stream until stop (waiting for a stream not yet created)."""
         tasks = [asyncio.create_task(self._follow(nc, s, stop)) for s in SERVICES]
         try:
@@ -158,7 +162,7 @@ class Feed:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _follow(self, nc: NATS, service: str, stop: asyncio.Event) -> None:
+    async def _follow(self, nc: NatsClient, service: str, stop: asyncio.Event) -> None:
         js = nc.jetstream()
         stream = self.subjects.stream(service)
 
@@ -182,7 +186,7 @@ class Feed:
             except NotFoundError:
                 await _sleep(stop, 1.0)  # streams are created by the services / provisioning
                 continue
-            except Exception as exc:  # noqa: BLE001 - NATS away: keep trying
+            except Exception as exc:  # noqa: BLE001 - NatsClient away: keep trying
                 log.warning("cannot follow stream yet", stream=stream, error=repr(exc))
                 await _sleep(stop, 1.0)
                 continue
@@ -198,7 +202,9 @@ def _start_after(position: int) -> Any:
 
     if position == 0:
         return ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-    return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=position + 1)
+    return ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=position + 1
+    )
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

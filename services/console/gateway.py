@@ -1,4 +1,4 @@
-"""Calling the services' public operations over NATS request-reply, as the signed-in person.
+"""Calling the services' public operations over NatsClient request-reply, as the signed-in person.
 
 Every operation a service declares is served on ``<prefix>.cmd.<service>.<op>``
 with the same JSON body as over HTTP, and answers with a ``Lantern-Status``
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
@@ -41,7 +41,7 @@ class Reply:
 
 
 class Gateway:
-    def __init__(self, nc: NATS, subjects: Subjects, timeout: float = 5.0) -> None:
+    def __init__(self, nc: NatsClient, subjects: Subjects, timeout: float = 5.0) -> None:
         self.nc = nc
         self.subjects = subjects
         self.timeout = timeout

@@ -80,5 +80,4 @@ DEMO_PEOPLE = (
 
 def demo_people(roster: Iterable[Mapping[str, Any]]) -> list[Person]:
     """Everyone the demo "sign in as" page offers: reporter, roster, compliance, admin."""
-    people = [DEMO_PEOPLE[0], *(from_roster(r, "demo") for r in roster), *DEMO_PEOPLE[1:]]
-    return people
+    return [DEMO_PEOPLE[0], *(from_roster(r, "demo") for r in roster), *DEMO_PEOPLE[1:]]

@@ -28,7 +28,7 @@ from plumbing.messaging.streams import provision
 pytestmark = pytest.mark.system
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats"
-USERS = ("intake", "dispatch", "followup", "records", "client", "operator")
+USERS = natsserver.USERS
 PASSWORDS = {u: f"pw-{u}-test" for u in USERS}
 
 
