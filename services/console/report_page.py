@@ -37,6 +37,13 @@ DANGERS = [
     ("medical_emergency", "Medical emergency"),
     ("attempt_in_progress", "Attempt in progress"),
 ]
+LANGUAGES = [
+    ("", "English is fine"),
+    ("es", "Spanish"),
+    ("vi", "Vietnamese"),
+    ("zh", "Chinese"),
+    ("ar", "Arabic"),
+]
 SCREENER = [
     ("q1", "Wished to be dead or to go to sleep and not wake up?"),
     ("q2", "Had thoughts of killing themselves?"),
@@ -63,7 +70,7 @@ def command_from(form: dict[str, Any], reporter_id: str) -> dict[str, Any]:
         "reporter_id": reporter_id,
         "idempotency_key": text("idempotency_key")[:128],
     }
-    for name in ("location", "note", "risk_override_reason"):
+    for name in ("location", "note", "risk_override_reason", "language"):
         if text(name):
             body[name] = text(name)
     if text("risk"):
@@ -112,6 +119,7 @@ def _form(visit: Visit, status: int = 200, **ctx: Any) -> Response:
         categories=CATEGORIES,
         risks=RISKS,
         dangers=DANGERS,
+        languages=LANGUAGES,
         screener=SCREENER,
         key=ctx["values"].get("idempotency_key") or str(uuid.uuid4()),
         **ctx,
