@@ -36,6 +36,21 @@ log = logs.get("lantern.console")
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
+
+def shown(value: Any) -> str:
+    """A state value for people: lists joined, times to the second, mappings counted."""
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(v) for v in value)
+    if isinstance(value, dict):
+        return f"{len(value)} recorded"
+    text = str(value)
+    if len(text) >= 19 and text[4] == "-" and text[10] == "T":
+        return text[:19].replace("T", " ")
+    return text.replace("_", " ") if text.islower() else text
+
+
+templates.env.filters["shown"] = shown
+
 #: where each role lands after sign-in, and the pages in its navigation
 HOME = {
     Role.REPORTER: "/report",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,11 +115,17 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
             audit.goto(f"{url}/audit?student_ref={student}&kind=read")
             rows = audit.locator("table.audit tbody tr")
             return {
-                (rows.nth(i).locator("td").nth(1).inner_text(), rows.nth(i).locator("td").nth(2).inner_text())
+                (
+                    rows.nth(i).locator("td").nth(1).inner_text(),
+                    rows.nth(i).locator("td").nth(2).inner_text(),
+                )
                 for i in range(rows.count())
             }
 
-        wanted = {("sw-casey (responder)", "show_incident"), ("sup-rowan (supervisor)", "show_incident")}
+        wanted = {
+            ("sw-casey (responder)", "show_incident"),
+            ("sup-rowan (supervisor)", "show_incident"),
+        }
         deadline = time.monotonic() + 15
         while not wanted <= (seen := reads()) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -130,3 +137,23 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
     finally:
         for context in (responder, supervisor, reporter, compliance):
             context.close()
+
+
+def test_reports_chart_the_response_times_and_download_as_csv(system: System, browser: Any) -> None:
+    """After the story above: Birch Valley has an acknowledged incident to report on."""
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in_demo(page, system.url, "sup-rowan")
+        page.goto(f"{system.url}/reports")
+        chart = page.locator("svg.chart").first
+        assert "Median response times by school" in chart.inner_html()
+        assert page.locator("table tbody th", has_text="birch-hs").count() == 1
+        check(page, "reports")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download CSV").click()
+        text = Path(download.value.path()).read_text().splitlines()
+        assert text[0].startswith("school_id,period,incidents")
+        assert any(line.startswith("birch-hs,all,") for line in text[1:])
+    finally:
+        context.close()
