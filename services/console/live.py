@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -52,8 +52,10 @@ async def stream(request: Request) -> Response:
             "data": json.dumps(change.public()),
         }
 
-    async def events() -> AsyncIterator[dict[str, Any]]:
+    async def events() -> AsyncIterator[dict[str, Any] | ServerSentEvent]:
         try:
+            # at once: the browser knows it is live, and retries after 2 s on a blip
+            yield ServerSentEvent(comment="live", retry=2000)
             backlog, lost = feed.since(seen)
             if lost:
                 seen.update(feed.positions)

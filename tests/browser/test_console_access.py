@@ -94,8 +94,11 @@ def test_other_roles_pages_and_other_responders_dispatches_are_refused_and_audit
         page.goto(f"{system.url}/report")
         page.select_option("#school_id", "willow-k8")
         page.fill("#student_ref", f"stu-{uuid.uuid4().hex[:6]}")
-        page.get_by_label("Grief or trauma").check()
         page.get_by_label("low").check()
+        page.get_by_role("button", name="Send report").click()  # no category: refused
+        categories = page.locator("fieldset", has_text="What is happening?")
+        categories.locator(".error").wait_for()  # beside the field it is about
+        page.get_by_label("Grief or trauma").check()
         page.get_by_role("button", name="Send report").click()
         page.wait_for_url("**/report/done**")
         incident = page.locator("code").first.inner_text()

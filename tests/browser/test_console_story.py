@@ -33,7 +33,7 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
     responder = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     supervisor = browser.new_context(viewport=DESKTOP)
     reporter = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
-    compliance = browser.new_context(viewport=DESKTOP)
+    compliance = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     try:
         # Given the responder, signed in through the IdP, with their dispatches open
         mine = responder.new_page()
@@ -53,6 +53,18 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
         assert form.url.endswith("/report")
         assert form.viewport_size["width"] == 360
         check(form, "report")
+        # the immediate-danger choice shows the emergency instructions at once
+        form.select_option("#immediate_danger", "weapon")
+        assert form.get_by_text("Call 911 now.").is_visible()
+        form.select_option("#immediate_danger", "")
+        assert not form.get_by_text("Call 911 now.").is_visible()
+        # the screener shows the level it suggests as it is answered
+        form.get_by_text("Screener (optional, C-SSRS)").click()
+        for question, answer in (("q1", "yes"), ("q2", "yes"), ("q3", "yes")):
+            form.locator(f'[data-q="{question}"] input[value="{answer}"]').check()
+        for question in ("q4", "q5", "q6"):
+            form.locator(f'[data-q="{question}"] input[value="no"]').check()
+        assert "suggests: moderate" in form.locator("#suggestion").inner_text()
         form.select_option("#school_id", "birch-hs")
         form.fill("#location", "Library, 2nd floor")
         form.fill("#student_ref", student)
@@ -131,6 +143,13 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
             time.sleep(0.5)
         assert wanted <= seen, seen
         check(audit, "audit")
+        anchors = audit.locator("section", has_text="Chains").locator("tbody tr")
+        assert "position" in anchors.filter(has_text="intake").inner_text()
+        with audit.expect_download() as exported:
+            audit.get_by_role("link", name="Export CSV").click()
+        lines = Path(exported.value.path()).read_text().splitlines()
+        assert lines[0].startswith("at,service,actor,role,action")
+        assert any(student in line and "show_incident" in line for line in lines[1:])
         audit.goto(f"{url}/audit?student={student}")
         check(audit, "disclosures")
         print(f"\npaged after {paged_after:.2f} s; board updated {board_after:.2f} s after the tap")

@@ -48,3 +48,15 @@ def test_charts_are_escaped_svg_with_a_title_and_a_value_per_bar() -> None:
     assert "no data" in svg
     assert charts.duration(5400) == "90.0 min"
     assert charts.percent(0.5) == "50%"
+
+
+def test_cookies_are_secure_when_the_console_is_served_over_tls() -> None:
+    from plumbing.settings import Settings
+    from services.console.config import ConsoleSettings
+
+    base = Settings(service="console")
+    tls = ConsoleSettings.from_settings(base, {"LANTERN_CONSOLE_PUBLIC_URL": "https://c.example/"})
+    plain = ConsoleSettings.from_settings(base, {})
+    assert tls.secure_cookies
+    assert tls.public_url == "https://c.example"
+    assert not plain.secure_cookies

@@ -156,3 +156,58 @@ async def test_a_form_without_the_sessions_csrf_token_is_refused(
 async def _ready(client: httpx.AsyncClient) -> bool:
     health = (await client.get("/health")).json()
     return bool(health["nats_connected"] and health["caught_up"])
+
+
+async def test_a_supervisor_reassigns_a_plan_with_a_reason(
+    console: tuple[Harness, httpx.AsyncClient],
+) -> None:
+    harness, client = console
+    await harness.start("followup")
+    _, accepted = await harness.report(student_ref="stu-plan")
+    incident = accepted["incident_id"]
+
+    async def dispatched() -> str | None:
+        status, body = await harness.call("GET", "dispatch", f"/incidents/{incident}/response")
+        return (body.get("current") or {}).get("dispatch_id") if status == 200 else None
+
+    dispatch_id = await eventually(dispatched)
+    for step, body in (("ack", {}), ("status", {"state": "resolved"})):
+        status, _ = await harness.call(
+            "POST", "dispatch", f"/dispatches/{dispatch_id}/{step}", {**body, "responder_id": "r-a"}
+        )
+        assert status == 200
+
+    async def plan() -> str | None:
+        _, plans = await harness.call("GET", "followup", f"/plans?incident_id={incident}")
+        return plans[0]["plan_id"] if plans else None
+
+    plan_id = await eventually(plan)
+    page = (await client.get("/board")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    moved = await client.post(
+        "/board/reassign",
+        data={"csrf": csrf.group(1), "plan_id": plan_id, "owner_id": "r-b", "reason": "on leave"},
+    )
+    assert moved.status_code == 303
+    _, shown = await harness.call("GET", "followup", f"/plans/{plan_id}")
+    assert shown["owner_id"] == "r-b"
+
+
+async def test_without_demo_mode_there_is_no_sign_in_as(
+    subjects: Subjects, nats_url: str, tmp_path: Any, clean_streams: None
+) -> None:
+    harness = Harness(subjects, nats_url, {"store": "sqlite", "data_dir": str(tmp_path)})
+    await harness.start("console")
+    try:
+        async with httpx.AsyncClient(base_url=harness.running["console"].url) as client:
+            page = await client.get("/signin")
+            assert "Demo district" not in page.text
+            assert 'name="person_id"' not in page.text
+            refused = await client.post(
+                "/signin/demo", data={"csrf": "anything", "person_id": "dev-admin"}
+            )
+            assert refused.status_code == 404
+            assert "lantern_session" not in refused.cookies
+    finally:
+        await harness.stop_all()
