@@ -73,9 +73,14 @@ Event = i.IntakeEvent | d.DispatchEvent | f.FollowupEvent
 @dataclass
 class Board:
     rows: dict[str, Row] = field(default_factory=dict)
+    #: incidents cancelled or closed: off the board for good (their rows are dropped, so a
+    #: console that runs for a school year keeps only what is open in memory)
+    finished: set[str] = field(default_factory=set)
 
     def _row(self, incident_id: Any, school_id: str = "", at: datetime | None = None) -> Row:
         key = str(incident_id)
+        if key in self.finished:
+            return Row(incident_id=key, school_id=school_id, state="closed")  # a late event
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = Row(incident_id=key, school_id=school_id)
@@ -136,12 +141,9 @@ def _linked(board: Board, e: i.ReportLinkedV1) -> None:
     board._row(e.incident_id, e.school_id, e.at).risk = str(e.risk)
 
 
-def _cancelled(board: Board, e: i.IncidentCancelledV1) -> None:
-    board._row(e.incident_id, at=e.at).state = "cancelled"
-
-
-def _closed(board: Board, e: i.IncidentClosedV1) -> None:
-    board._row(e.incident_id, at=e.at).state = "closed"
+def _finished(board: Board, e: i.IncidentCancelledV1 | i.IncidentClosedV1) -> None:
+    board.rows.pop(str(e.incident_id), None)
+    board.finished.add(str(e.incident_id))
 
 
 def _assigned(board: Board, e: d.ResponderAssignedV1) -> None:
@@ -239,8 +241,8 @@ _HANDLERS: dict[type[Any], Any] = {
     i.IncidentReportedV1: _reported,
     i.RiskReclassifiedV1: _reclassified,
     i.ReportLinkedV1: _linked,
-    i.IncidentCancelledV1: _cancelled,
-    i.IncidentClosedV1: _closed,
+    i.IncidentCancelledV1: _finished,
+    i.IncidentClosedV1: _finished,
     d.ResponderAssignedV1: _assigned,
     d.DispatchEscalatedV1: _escalated,
     d.DispatchAcknowledgedV1: _acknowledged,

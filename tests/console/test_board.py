@@ -127,4 +127,8 @@ def test_cancelled_and_closed_incidents_leave_the_board() -> None:
     board.apply(reported(b))
     board.apply(i.IncidentCancelledV1(incident_id=a, reason="false alarm", by="sup", at=NOW))
     board.apply(i.IncidentClosedV1(incident_id=b, by="sup", at=NOW))
+    board.apply(
+        d.DispatchAcknowledgedV1(incident_id=b, dispatch_id=uuid.uuid4(), responder_id="r", at=NOW)
+    )  # a late event about a closed incident does not bring it back
     assert board.visible(None) == []
+    assert board.rows == {}
