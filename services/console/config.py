@@ -66,8 +66,8 @@ class ConsoleSettings:
     oidc_client_secret: str = ""
     public_url: str = ""
     demo: bool = False
-    idle_minutes: int = 30
-    max_hours: int = 10
+    idle_minutes: float = 30
+    max_hours: float = 10
     nats_url: str = ""
     inbox_prefix: str = ""
     people: ConsoleSection = field(default_factory=ConsoleSection)
@@ -87,8 +87,8 @@ class ConsoleSettings:
             oidc_client_secret=env.get("LANTERN_CONSOLE_OIDC_CLIENT_SECRET", ""),
             public_url=env.get("LANTERN_CONSOLE_PUBLIC_URL", "").rstrip("/"),
             demo=env.get("LANTERN_CONSOLE_DEMO", "0") in ("1", "true", "yes"),
-            idle_minutes=int(env.get("LANTERN_CONSOLE_SESSION_IDLE_MINUTES", "30")),
-            max_hours=int(env.get("LANTERN_CONSOLE_SESSION_MAX_HOURS", "10")),
+            idle_minutes=float(env.get("LANTERN_CONSOLE_SESSION_IDLE_MINUTES", "30")),
+            max_hours=float(env.get("LANTERN_CONSOLE_SESSION_MAX_HOURS", "10")),
             nats_url=env.get("LANTERN_CONSOLE_NATS_URL", "") or base.nats_url,
             inbox_prefix=env.get("LANTERN_CONSOLE_INBOX_PREFIX", ""),
             people=people,

@@ -8,17 +8,20 @@ a real OpenID Connect server on a free port.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -61,6 +64,8 @@ class System:
     url: str
     nats_url: str
     idp: str
+    #: what the IdP was sent: authorization requests' and token requests' parameters
+    seen: dict[str, list[dict[str, str]]]
 
     def info(self) -> dict[str, Any]:
         info: dict[str, Any] = json.loads((self.data_dir / "run.json").read_text())
@@ -68,19 +73,42 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def idp() -> Iterator[str]:
-    from oidc_provider_mock import User, run_server_in_thread
+def idp() -> Iterator[tuple[str, dict[str, list[dict[str, str]]]]]:
+    """The provider, and a record of what the console sent it (to check PKCE)."""
+    import werkzeug.serving
+    from oidc_provider_mock import User, app
 
     users = [
         User(sub=sub, claims={"email": email, "email_verified": True, "name": sub})
         for sub, email in IDP_USERS.items()
     ]
-    with run_server_in_thread(user_claims=users) as server:
-        yield f"http://localhost:{server.server_port}"
+    provider = app(user_claims=users)
+    seen: dict[str, list[dict[str, str]]] = {"authorize": [], "token": []}
+
+    def recording(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/oauth2/authorize" and environ["REQUEST_METHOD"] == "GET":
+            seen["authorize"].append(dict(parse_qsl(environ.get("QUERY_STRING", ""))))
+        elif path == "/oauth2/token":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            seen["token"].append(dict(parse_qsl(body.decode())))
+        return provider(environ, start_response)
+
+    server = werkzeug.serving.make_server("localhost", 0, recording, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        thread.join(5)
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, idp: str) -> Iterator[System]:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, idp: tuple[str, dict[str, list[dict[str, str]]]]
+) -> Iterator[System]:
     """`lantern up --demo` with the console signing in through the test IdP."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: `make browser-deps` installs it")
@@ -89,7 +117,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, idp: str) -> Iterator[Syste
     config.write_text(CONFIG)
     env = {
         **os.environ,
-        "LANTERN_CONSOLE_OIDC_ISSUER": idp,
+        "LANTERN_CONSOLE_OIDC_ISSUER": idp[0],
         "LANTERN_CONSOLE_OIDC_CLIENT_SECRET": "console-test-secret",
     }
     log = (data_dir / "up.log").open("w")
@@ -102,7 +130,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, idp: str) -> Iterator[Syste
         time.sleep(0.1)
     info = json.loads((data_dir / "run.json").read_text())
     try:
-        yield System(data_dir, info["http_url"], info["nats_url"], idp)
+        yield System(data_dir, info["http_url"], info["nats_url"], idp[0], idp[1])
     finally:
         up.send_signal(signal.SIGINT)
         try:

@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +42,14 @@ def test_sign_in_through_the_identity_provider_and_sign_out(system: System, brow
         check(page, "signin")
         sign_in_oidc(page, system.url, "sw-casey")
         assert page.url.endswith("/dispatches")
+        # authorization code with PKCE: the verifier sent with the code matches the challenge
+        asked, exchanged = system.seen["authorize"][-1], system.seen["token"][-1]
+        assert asked["code_challenge_method"] == "S256"
+        assert asked["state"]
+        assert asked["nonce"]
+        digest = hashlib.sha256(exchanged["code_verifier"].encode()).digest()
+        assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == asked["code_challenge"]
+        assert exchanged["grant_type"] == "authorization_code"
         cookie = next(c for c in context.cookies() if c["name"] == "lantern_session")
         assert cookie["httpOnly"]
         assert cookie["sameSite"] == "Lax"

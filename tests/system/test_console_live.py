@@ -11,6 +11,7 @@ signed in to the console (demo sign-in),
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -209,5 +210,35 @@ async def test_without_demo_mode_there_is_no_sign_in_as(
             )
             assert refused.status_code == 404
             assert "lantern_session" not in refused.cookies
+    finally:
+        await harness.stop_all()
+
+
+async def test_an_expired_session_opens_nothing(
+    subjects: Subjects,
+    nats_url: str,
+    tmp_path: Any,
+    clean_streams: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LANTERN_CONSOLE_DEMO", "1")
+    monkeypatch.setenv("LANTERN_CONSOLE_SESSION_IDLE_MINUTES", "0.02")  # 1.2 s idle
+    harness = Harness(subjects, nats_url, {"store": "sqlite", "data_dir": str(tmp_path)})
+    for service in ("dispatch", "console"):
+        await harness.start(service)
+    try:
+        async with httpx.AsyncClient(base_url=harness.running["console"].url) as client:
+            page = (await client.get("/signin")).text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf is not None
+            await client.post(
+                "/signin/demo", data={"csrf": csrf.group(1), "person_id": "dev-admin"}
+            )
+            assert (await client.get("/board")).status_code == 200
+            await asyncio.sleep(1.5)
+            expired = await client.get("/board")
+            assert expired.status_code == 303
+            assert expired.headers["location"].startswith("/signin")
+            assert (await client.get("/live")).status_code == 401
     finally:
         await harness.stop_all()
