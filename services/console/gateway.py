@@ -14,8 +14,7 @@ from typing import Any
 
 import msgspec
 from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
+from nats.errors import Error as NatsError
 
 from events.subjects import Subjects
 from plumbing.access.auth import AUTH_HEADER, PURPOSE_HEADER
@@ -61,7 +60,7 @@ class Gateway:
                 timeout=self.timeout,
                 headers=headers,
             )
-        except (NatsTimeout, NoRespondersError):
+        except NatsError:  # a timeout, no responders, or the connection down
             return Reply(503, {"error": f"{service} is not answering; try again in a moment"})
         status = int((msg.headers or {}).get(STATUS_HEADER, "200"))
         return Reply(status, msgspec.json.decode(msg.data) if msg.data else None)

@@ -57,11 +57,14 @@ def _anonymous(console: Console, request: Request) -> tuple[Session, bool]:
     return console.sessions.new(), True
 
 
+def local(target: str) -> bool:
+    """Only a path on this console is a place to go after sign-in (no open redirect)."""
+    return target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+
+
 def _next(request: Request, person: Person) -> str:
     target = request.query_params.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return HOME[person.role]
+    return target if local(target) else HOME[person.role]
 
 
 async def _roster(console: Console) -> list[dict[str, Any]]:
@@ -123,7 +126,7 @@ async def callback(request: Request) -> Response:
     target = session.data.get("next") or ""
     fresh = console.sessions.sign_in(session, person)
     log.info("signed in", person=person.person_id, role=str(person.role), via="oidc")
-    if not (target.startswith("/") and not target.startswith("//")):
+    if not local(target):
         target = HOME[person.role]
     return console.cookie(RedirectResponse(target, 303), fresh)
 

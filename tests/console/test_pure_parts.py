@@ -60,3 +60,11 @@ def test_cookies_are_secure_when_the_console_is_served_over_tls() -> None:
     assert tls.secure_cookies
     assert tls.public_url == "https://c.example"
     assert not plain.secure_cookies
+
+
+def test_after_sign_in_only_a_path_on_the_console_is_followed() -> None:
+    from services.console.signin import local
+
+    assert local("/board?x=1")
+    for elsewhere in ("https://evil.example", "//evil.example", "/\\evil.example", "board"):
+        assert not local(elsewhere), elsewhere
