@@ -40,6 +40,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 def shown(value: Any) -> str:
     """A state value for people: lists joined, times to the second, mappings counted."""
     if isinstance(value, list | tuple):
+        if value and all(isinstance(v, dict) for v in value):
+            return f"{len(value)} recorded"
         return ", ".join(shown(v) for v in value)
     if isinstance(value, dict):
         return f"{len(value)} recorded"

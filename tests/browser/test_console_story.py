@@ -23,6 +23,7 @@ import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE, System
 from tests.browser.pages import check, sign_in_demo, sign_in_oidc
+from tests.lantern_cli import lantern
 
 pytestmark = pytest.mark.browser
 
@@ -117,6 +118,33 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
         assert page.locator('[data-key="dispatch.state"]').inner_text() == "acknowledged"
         page.get_by_role("link", name="◀ Earlier").click()
         page.wait_for_selector(f"text=Step {ack - 1} of")
+        # a correction that takes effect at the report: "as known then" beside "as true then"
+        reported_at = page.locator("p.muted time").get_attribute("datetime")
+        corrected = lantern(
+            system.data_dir,
+            "correct",
+            incident,
+            "--as",
+            "sup-rowan",
+            "--field",
+            "location",
+            "--value",
+            "Gym",
+            "--reason",
+            "the teacher named the wrong room",
+            "--effective-at",
+            str(reported_at),
+        )
+        assert corrected.returncode == 0, corrected.stderr
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            page.goto(f"{url}/incidents/{incident}?step={ack}")
+            if page.get_by_role("heading", name="As true then (with later corrections)").count():
+                break
+            time.sleep(0.3)
+        assert page.locator('[data-key="incident.location"]').inner_text() == "Library, 2nd floor"
+        assert page.locator('[data-true="incident.location"]').inner_text() == "Gym"
+        check(page, "incident-corrected")
 
         # 4. Compliance sees the reads made along the way
         audit = compliance.new_page()
