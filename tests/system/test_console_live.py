@@ -242,3 +242,30 @@ async def test_an_expired_session_opens_nothing(
             assert (await client.get("/live")).status_code == 401
     finally:
         await harness.stop_all()
+
+
+async def test_the_console_can_use_a_reply_inbox_prefix_of_its_own(
+    subjects: Subjects,
+    nats_url: str,
+    tmp_path: Any,
+    clean_streams: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per-user inbox isolation (deploy/nats): replies reach `_INBOX_console.>` only."""
+    monkeypatch.setenv("LANTERN_CONSOLE_DEMO", "1")
+    monkeypatch.setenv("LANTERN_CONSOLE_INBOX_PREFIX", "_INBOX_console")
+    harness = Harness(subjects, nats_url, {"store": "sqlite", "data_dir": str(tmp_path)})
+    for service in ("intake", "dispatch", "console"):
+        await harness.start(service)
+    await harness.seed()
+    try:
+        async with httpx.AsyncClient(base_url=harness.running["console"].url) as client:
+
+            async def roster_listed() -> bool:  # the roster came back over NATS
+                return 'value="r-a"' in (await client.get("/signin")).text
+
+            await eventually(roster_listed)
+        process: Any = harness.running["console"].process
+        assert process.nc._inbox_prefix == b"_INBOX_console"
+    finally:
+        await harness.stop_all()
