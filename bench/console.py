@@ -163,7 +163,7 @@ def main() -> None:
                 page = context.new_page()
                 started = time.monotonic()
                 page.goto(f"{url}/dispatches")
-                page.wait_for_function("document.body.dataset.live === 'open'")
+                page.wait_for_selector("body[data-live=open]", state="attached")
                 live_ms = (time.monotonic() - started) * 1000
                 load = page.evaluate(LOAD)
                 load["live_ms"] = round(live_ms, 1)
@@ -174,8 +174,10 @@ def main() -> None:
                 "transfer_bytes": max(x["transfer"] for x in loads),
                 "decoded_bytes": max(x["decoded"] for x in loads),
                 "requests": loads[0]["requests"],
-                "interactive_ms_p50": percentile([x["interactive_ms"] for x in loads], 50),
-                "interactive_ms_max": max(x["interactive_ms"] for x in loads),
+                "interactive_ms_p50": round(
+                    percentile([x["interactive_ms"] for x in loads], 50), 1
+                ),
+                "interactive_ms_max": round(max(x["interactive_ms"] for x in loads), 1),
                 "live_connection_ms_max": max(x["live_ms"] for x in loads),
                 "runs": len(loads),
             }
@@ -205,7 +207,7 @@ def main() -> None:
             gzip_bytes = html.num_bytes_downloaded
             started = time.monotonic()
             board.goto(f"{url}/board")
-            board.wait_for_function("document.body.dataset.live === 'open'")
+            board.wait_for_selector("body[data-live=open]", state="attached")
             first = board.evaluate(LOAD)
             figures["board_first_load"] = {
                 "transfer_bytes": first["transfer"],

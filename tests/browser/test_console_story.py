@@ -41,12 +41,12 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
         sign_in_oidc(mine, url, "sw-casey")
         assert mine.url.endswith("/dispatches")
         mine.evaluate("window.__sameDocument = true")
-        mine.wait_for_function("document.body.dataset.live === 'open'")
+        mine.wait_for_selector("body[data-live=open]", state="attached")
         # and the supervisor's board open
         board = supervisor.new_page()
         sign_in_demo(board, url, "sup-rowan")
         assert board.url.endswith("/board")
-        board.wait_for_function("document.body.dataset.live === 'open'")
+        board.wait_for_selector("body[data-live=open]", state="attached")
 
         # 1. A teacher files a report on a 360 px phone
         form = reporter.new_page()
