@@ -116,11 +116,13 @@ class Feed:
             return None  # not a message the console reads (a newer type, say)
         if isinstance(event, AuditRecordedV1):
             return None
+        # whoever held the incident before hears of it too (an escalation away from them)
+        before = self.board.responders_of(str(getattr(event, "incident_id", "")))
         incident = self.board.apply(event)
         if incident is None:
             return None
         school = getattr(event, "school_id", None) or self.board.school_of(incident)
-        people = people_of(event) | self.board.responders_of(incident)
+        people = people_of(event) | before | self.board.responders_of(incident)
         kind = event.__struct_config__.tag
         change = Change(feed, seq, str(kind), incident, school, people)
         if len(self.window) == self.window.maxlen:

@@ -94,3 +94,34 @@ def test_who_hears_of_a_change() -> None:
     assert f.visible_to(change, "admin", "adm", ())
     assert not f.visible_to(change, "responder", "r-a", ("s0",))  # not dispatched to it
     assert not f.visible_to(change, "reporter", "t-1", ())
+
+
+def test_a_responder_hears_that_the_incident_escalated_away_from_them() -> None:
+    from events import dispatch as d
+
+    feed = Feed(Subjects("t"))
+    incident, first = uuid.uuid4(), uuid.uuid4()
+    assigned = d.ResponderAssignedV1(
+        incident_id=incident,
+        dispatch_id=first,
+        responder_id="r-a",
+        school_id="s0",
+        risk=RiskLevel("low"),
+        assigned_at=NOW,
+        rule="least_loaded",
+    )
+    feed.take("dispatch", 1, msgspec.json.encode(assigned))
+    escalated = d.DispatchEscalatedV1(
+        incident_id=incident,
+        from_dispatch_id=first,
+        reason="ack_timeout",
+        step="next_responder",
+        to_responder_id="r-b",
+        to_dispatch_id=uuid.uuid4(),
+        at=NOW,
+    )
+    change = feed.take("dispatch", 2, msgspec.json.encode(escalated))
+    assert change is not None
+    assert f.visible_to(change, "responder", "r-a", ())
+    assert f.visible_to(change, "responder", "r-b", ())
+    assert not f.visible_to(change, "responder", "r-c", ())
