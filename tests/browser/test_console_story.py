@@ -41,6 +41,7 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
         sign_in_oidc(mine, url, "sw-casey")
         assert mine.url.endswith("/dispatches")
         mine.evaluate("window.__sameDocument = true")
+        mine.evaluate("navigator.vibrate = (p) => { window.__vibrated = p; return true; }")
         mine.wait_for_selector("body[data-live=open]", state="attached")
         # and the supervisor's board open
         board = supervisor.new_page()
@@ -85,6 +86,7 @@ def test_report_page_acknowledge_board_replay_and_audit(system: System, browser:
         paged_after = time.monotonic() - started
         assert mine.evaluate("window.__sameDocument") is True  # no reload happened
         assert "Acknowledge within" in card.inner_text()
+        assert mine.evaluate("window.__vibrated") == [200, 100, 200]  # the phone buzzes
         check(mine, "dispatches")
         board.locator(f'tr[data-incident="{incident}"][data-state="assigned"]').wait_for()
         clicked = time.monotonic()
@@ -192,6 +194,10 @@ def test_reports_chart_the_response_times_and_download_as_csv(system: System, br
     try:
         page = context.new_page()
         sign_in_demo(page, system.url, "sup-rowan")
+        month = time.strftime("%Y-%m", time.gmtime())
+        page.goto(f"{system.url}/reports?period={month}")
+        assert page.locator("#period").input_value() == month
+        assert page.locator("table tbody th", has_text="birch-hs").count() == 1
         page.goto(f"{system.url}/reports")
         chart = page.locator("svg.chart").first
         assert "Median response times by school" in chart.inner_html()

@@ -269,3 +269,20 @@ async def test_the_console_can_use_a_reply_inbox_prefix_of_its_own(
         assert process.nc._inbox_prefix == b"_INBOX_console"
     finally:
         await harness.stop_all()
+
+
+async def test_an_incident_nobody_can_take_is_shown_loudly_on_the_board(
+    console: tuple[Harness, httpx.AsyncClient],
+) -> None:
+    harness, client = console
+    await harness.call("POST", "intake", "/schools", {"school_id": "s9", "name": "Nobody's"})
+    _, accepted = await harness.report(school_id="s9", student_ref="stu-alone")
+
+    async def alarmed() -> bool:
+        board = (await client.get("/board/live")).text
+        return "Nobody holds 1 incident" in board and accepted["incident_id"] in board
+
+    await eventually(alarmed)
+    board = (await client.get("/board/live")).text
+    assert board.index("Nobody holds") < board.index("Waiting for acknowledgement")
+    assert 'role="alert"' in board
