@@ -80,4 +80,8 @@ DEMO_PEOPLE = (
 
 def demo_people(roster: Iterable[Mapping[str, Any]]) -> list[Person]:
     """Everyone the demo "sign in as" page offers: reporter, roster, compliance, admin."""
-    return [DEMO_PEOPLE[0], *(from_roster(r, "demo") for r in roster), *DEMO_PEOPLE[1:]]
+    staff = sorted(
+        (from_roster(r, "demo") for r in roster),
+        key=lambda p: (p.role is Role.SUPERVISOR, p.person_id),
+    )
+    return [DEMO_PEOPLE[0], *staff, *DEMO_PEOPLE[1:]]
