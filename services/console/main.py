@@ -97,6 +97,21 @@ def app(console: Console) -> Starlette:
             }
         )
 
+    async def alive(_: Request) -> Response:
+        return JSONResponse({"service": "console", "alive": True})
+
+    async def ready(_: Request) -> Response:
+        """503 with the reasons while the console cannot show live, complete pages."""
+        problems = []
+        if console.gateway is None or not console.gateway.nc.is_connected:
+            problems.append("nats is not connected")
+        if not console.feed.ready:
+            problems.append("still reading the event streams")
+        status = 503 if problems else 200
+        return JSONResponse(
+            {"service": "console", "ready": not problems, "problems": problems}, status
+        )
+
     async def home(request: Request) -> Response:
         session = console.sessions.get(request.cookies.get(COOKIE))
         if session is None or session.person is None:
@@ -106,6 +121,8 @@ def app(console: Console) -> Starlette:
     routes = [
         Route("/", home),
         Route("/health", health),
+        Route("/healthz", alive),
+        Route("/readyz", ready),
         *signin.routes,
         *report_page.routes,
         *dispatches_page.routes,
@@ -191,7 +208,9 @@ class ConsoleProcess:
                     await asyncio.wait_for(stop.wait(), timeout=1)
         if self.nc is None:
             return
-        self.console.gateway = Gateway(self.nc, Subjects(self.settings.prefix))
+        self.console.gateway = Gateway(
+            self.nc, Subjects(self.settings.prefix, self.settings.partitions)
+        )
         await self.console.feed.run(self.nc, stop)
 
     async def _sweep(self, stop: asyncio.Event) -> None:
@@ -212,7 +231,7 @@ def build(settings: Settings) -> ConsoleProcess:
         sessions=SessionStore(
             idle=timedelta(minutes=cs.idle_minutes), lifetime=timedelta(hours=cs.max_hours)
         ),
-        feed=Feed(Subjects(settings.prefix)),
+        feed=Feed(Subjects(settings.prefix, settings.partitions)),
     )
     console.oauth = signin.oauth_registry(console)
     return ConsoleProcess(settings=settings, console=console)
