@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test lint typecheck imports unit system bench schema clean
+.PHONY: install up test lint typecheck imports unit system bench schema clean browser-deps browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-test: lint typecheck imports
+# The console's browser tests drive Debian's chromium (never Playwright's own downloads).
+browser-deps:
+	@[ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+browser: install browser-deps
+	$(BIN)/pytest -m browser
+
+test: lint typecheck imports browser-deps
 	$(BIN)/pytest
 
 schema: install
@@ -36,6 +46,7 @@ bench: install
 	$(BIN)/python bench/dispatch_latency.py
 	$(BIN)/python bench/timers.py
 	if [ -f bench/timeline.py ]; then $(BIN)/python bench/timeline.py; fi
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) .lantern .mypy_cache .pytest_cache .ruff_cache

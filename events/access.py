@@ -63,6 +63,18 @@ class ShowStudentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     student_ref: Ref
 
 
+class RecordRefusalV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A client refused the caller something it guards itself (a console page, say).
+
+    Audited as a refusal of the caller (``outcome`` refused, status 403, action
+    ``what``): anyone may record a refusal, but only of themselves.
+    """
+
+    what: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
+    reason: Reason
+    incident_id: UUID | None = None
+
+
 MESSAGES: dict[str, type[msgspec.Struct]] = {
     "command.break_glass.v1": BreakGlassV1,
     "reply.break_glass_granted.v1": BreakGlassGrantedV1,
@@ -70,4 +82,5 @@ MESSAGES: dict[str, type[msgspec.Struct]] = {
     "command.review_break_glass.v1": ReviewBreakGlassV1,
     "command.shred_student.v1": ShredStudentV1,
     "query.show_student.v1": ShowStudentV1,
+    "command.record_refusal.v1": RecordRefusalV1,
 }

@@ -20,12 +20,14 @@ SERVICES: dict[str, str] = {
     "dispatch": "services.dispatch.main",
     "followup": "services.followup.main",
     "records": "services.records.main",
+    "console": "services.console.main",  # the web app; last: it calls the others
 }
 
 
 #: service name -> "module:function" that validates the service's ``[section]`` of the TOML file.
 CONFIG_SECTIONS: dict[str, str] = {
     "dispatch": "services.dispatch.config:parse",
+    "console": "services.console.config:parse",
 }
 
 

@@ -167,6 +167,8 @@ class Supervisor:
                 str(port),
             ]
             child_env = dict(env)
+            if name == "console" and self.demo:
+                child_env["LANTERN_CONSOLE_DEMO"] = "1"  # the labelled "sign in as" page
             if self.passwords:  # each service connects as its own user (kept out of argv)
                 child_env["LANTERN_NATS_URL"] = natsserver.url_for(
                     self.nats_port, name, self.passwords[name]
@@ -223,13 +225,14 @@ class Supervisor:
                 self.data_dir,
                 {
                     "nats_url": nats_url,
-                    "http_url": urls["intake"],
+                    "http_url": urls["console"],
                     "services": urls,
                     "prefix": self.prefix,
                     "data_dir": str(self.data_dir.resolve()),
                     "supervisor_pid": os.getpid(),
                 },
             )
+            self.say(f"console    open {urls['console']} in a browser (the Lantern console)")
             self.say(f"ready      `lantern info --json` reads {self.data_dir / runfile.RUNFILE}")
             self.say("           Ctrl-C stops everything.")
             self.watch()

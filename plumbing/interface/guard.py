@@ -23,6 +23,7 @@ from events.access import (
     BreakGlassGrantedV1,
     BreakGlassV1,
     ListBreakGlassV1,
+    RecordRefusalV1,
     ReviewBreakGlassV1,
 )
 from plumbing import logs
@@ -31,6 +32,7 @@ from plumbing.access.auth import AuthError, Identity, Role
 from plumbing.access.rules import (
     CAN_BREAK_GLASS,
     COMMAND,
+    EVERYONE,
     READ,
     Access,
     Forbidden,
@@ -205,7 +207,26 @@ class Guard:
             self.app.record(entry)
             return {"audit_id": str(c.audit_id), "reviewed": True}
 
+        def record_refusal(c: RecordRefusalV1, _: Context) -> Result:
+            """The caller's own refusal by a client that guards a page itself (the console)."""
+            entry = audit.current()
+            assert entry is not None
+            entry.action, entry.kind = c.what, READ
+            entry.outcome, entry.status, entry.reason = "refused", 403, c.reason
+            entry.incident_id = str(c.incident_id) if c.incident_id else None
+            self.store(entry)
+            return Result({"audit_id": str(entry.audit_id), "recorded": True}, 201)
+
         return [
+            Operation(
+                "record_refusal",
+                RecordRefusalV1,
+                "POST",
+                "/access/refusals",
+                record_refusal,
+                summary="Audit a refusal of the caller by a client (a console page)",
+                access=Access(COMMAND, EVERYONE, True, None, None, False),
+            ),
             Operation(
                 "break_glass",
                 BreakGlassV1,

@@ -28,7 +28,7 @@ from plumbing.messaging.streams import provision
 pytestmark = pytest.mark.system
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nats"
-USERS = ("intake", "dispatch", "followup", "records", "client", "operator")
+USERS = natsserver.USERS
 PASSWORDS = {u: f"pw-{u}-test" for u in USERS}
 
 
@@ -110,3 +110,11 @@ def test_every_service_has_a_user_limited_to_its_own_events() -> None:
         assert f"user: {service}" in conf
         assert f'"lantern.evt.{service}.>"' in conf
     assert '"lantern.evt.>"' not in conf
+
+
+def test_the_deploy_file_is_the_generated_permissions() -> None:
+    """`lantern up` generates the same grants for its embedded server (lantern/nats_permissions)."""
+    from lantern.nats_permissions import render
+
+    assert (DEPLOY / "permissions.conf").read_text() == render(Subjects("lantern"))
+    assert "user: console" in render(Subjects("lantern"))

@@ -54,6 +54,7 @@ ALLOWED: dict[str, set[str]] = {
     "show_student": {C, A},
     "shred_student": {C, A},
     # every service
+    "record_refusal": ALL,
     "break_glass": {P, S},
     "list_break_glass": {C},
     "review_break_glass": {C},

@@ -46,6 +46,8 @@ def test_info_says_where_the_system_is(system: Path) -> None:
     assert nats_url.port != 4222  # the system NATS holds that port
     assert nats_url.username == "operator"  # the embedded server runs with per-service users
     assert info["http_url"].startswith("http://127.0.0.1:")
+    assert info["http_url"] == info["services"]["console"]  # the one address for browsers
+    assert set(info["services"]) == {"intake", "dispatch", "followup", "records", "console"}
 
 
 def test_each_service_connects_to_nats_as_its_own_user(system: Path) -> None:
