@@ -95,4 +95,5 @@ def feed(app: LanternApplication, service: str) -> Feed:
         family="evt",
         decode=contract(CareTeamEvent),
         decide=decider(app),
+        prefetch=lambda events: [care_team_id(e.incident_id) for e in events],
     )

@@ -34,6 +34,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 from eventsourcing.application import AggregateNotFoundError
@@ -302,22 +303,31 @@ class Lane:
     def _decide(self, candidates: list[Inbound], plan: Plan) -> None:
         """Decide next-in-line messages in one unit of work; set aside what must be parked."""
         excluded: dict[int, Parcel] = {}
+        decoded: dict[int, Any] = {}
+        for i, item in enumerate(candidates):
+            try:
+                if item.poison:
+                    raise Poison(item.poison)
+                decoded[i] = self.feed.decode(item)
+            except Poison as exc:
+                excluded[i] = self._parked(item, Failure.POISON, exc.reason)
         defects: dict[int, int] = {}
         while True:
             with self.app.unit_of_work() as work:
+                if self.feed.prefetch is not None:
+                    wanted = [m for i, m in decoded.items() if m is not None and i not in excluded]
+                    self.app.prefetch(self.feed.prefetch(wanted))
                 failed = None
                 decided: list[Inbound] = []
                 passed: list[Inbound] = []
                 for i, item in enumerate(candidates):
                     if i in excluded:
                         continue
+                    message = decoded[i]
+                    if message is None:
+                        passed.append(item)
+                        continue
                     try:
-                        if item.poison:
-                            raise Poison(item.poison)
-                        message = self.feed.decode(item)
-                        if message is None:
-                            passed.append(item)
-                            continue
                         with bound_contextvars(incident_id=item.incident_id or None):
                             changed = self.feed.decide(message, item)
                         self.app.enlist(*changed)
@@ -330,14 +340,7 @@ class Lane:
                         if kind is Failure.DEFECT and defects[i] < 2:
                             failed = i  # once more from a clean slate: it may not recur
                             break
-                        excluded[i] = _parcel(item, kind, describe(exc))
-                        log.error(
-                            "message parked",
-                            unit=self.status.unit,
-                            failure=str(kind),
-                            reason=excluded[i].reason,
-                            position=item.position,
-                        )
+                        excluded[i] = self._parked(item, kind, describe(exc))
                         failed = i
                         break
                 if failed is not None:
@@ -348,6 +351,16 @@ class Lane:
                 break
         if candidates:
             plan.position = candidates[-1].position
+
+    def _parked(self, item: Inbound, kind: Failure, reason: str) -> Parcel:
+        log.error(
+            "message parked",
+            unit=self.status.unit,
+            failure=str(kind),
+            reason=reason,
+            position=item.position,
+        )
+        return _parcel(item, kind, reason)
 
     def commit(self, plan: Plan) -> None:
         self.app.record(*plan.aggregates)

@@ -15,10 +15,11 @@ consumer does not read at all is not poison, it is passed over (``None``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -123,6 +124,8 @@ def inbound(
 Decide = Callable[[Any, Inbound], Sequence[Aggregate]]
 #: Payload -> contract message, None for a kind this consumer does not read; raises Poison.
 Decode = Callable[[Inbound], Any]
+#: The ids of the aggregates a batch of messages will touch (loaded in one query).
+Prefetch = Callable[[Sequence[Any]], Iterable[UUID]]
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class Feed:
     family: str  # "evt" (integration events) or "audit"
     decode: Decode
     decide: Decide
+    prefetch: Prefetch | None = None
 
     def durable(self, partition: int) -> str:
         return f"{self.name}-p{partition}"

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.application import ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
@@ -37,10 +37,17 @@ from eventsourcing.projection import EventSourcedProjection
 from plumbing.integrity import audit
 from plumbing.messaging.progress import Progress
 from plumbing.store import epoch as store_epoch
+from plumbing.store.prefetch import load_many
 from plumbing.store.tables import Tables
 
 #: The aggregates a batch has loaded or created so far (None outside a unit of work).
 _WORK: ContextVar[dict[UUID, Aggregate] | None] = ContextVar("lantern_unit_of_work", default=None)
+#: What a batch's decisions may compute once and share (read-model snapshots, running sums).
+_SCRATCH: ContextVar[dict[str, Any] | None] = ContextVar("lantern_batch_scratch", default=None)
+
+
+class Observer(Protocol):
+    def observe(self, recordings: Sequence[Recording[UUID]]) -> None: ...
 
 
 class LanternApplication(EventSourcedProjection[UUID]):
@@ -58,6 +65,7 @@ class LanternApplication(EventSourcedProjection[UUID]):
                     raise
                 time.sleep(0.2)
         self._listeners: list[Callable[[], None]] = []
+        self._observers: list[Observer] = []
         self._listeners_lock = threading.Lock()
 
     @cached_property
@@ -100,22 +108,46 @@ class LanternApplication(EventSourcedProjection[UUID]):
     @contextmanager
     def unit_of_work(self) -> Iterator[dict[UUID, Aggregate]]:
         work: dict[UUID, Aggregate] = {}
-        token = _WORK.set(work)
+        token, scratch = _WORK.set(work), _SCRATCH.set({})
         try:
             yield work
         finally:
             _WORK.reset(token)
+            _SCRATCH.reset(scratch)
+
+    def scratch(self) -> dict[str, Any]:
+        """Shared by the decisions of one batch (a fresh dict outside a unit of work)."""
+        found = _SCRATCH.get()
+        return {} if found is None else found
 
     def work(self) -> dict[UUID, Aggregate]:
         """The current unit of work's identity map (a fresh one outside a unit of work)."""
         work = _WORK.get()
         return {} if work is None else work
 
+    def prefetch(self, ids: Iterable[UUID]) -> None:
+        """Load (in one query) the aggregates a batch will touch into its unit of work.
+
+        Ids found absent are remembered for the batch, so asking again costs nothing.
+        """
+        work, scratch = _WORK.get(), self.scratch()
+        if work is None:
+            return
+        absent: set[UUID] = scratch.setdefault("absent", set())
+        wanted = [i for i in ids if i not in work and i not in absent]
+        if not wanted:
+            return
+        loaded = load_many(self, wanted)
+        work.update(loaded)
+        absent.update(i for i in wanted if i not in loaded)
+
     def get(self, aggregate_id: UUID) -> Any:
         """The aggregate (the batch's own copy inside a unit of work); raises if unknown."""
         work = _WORK.get()
         if work is not None and aggregate_id in work:
             return work[aggregate_id]
+        if work is not None and aggregate_id in self.scratch().get("absent", ()):
+            raise AggregateNotFoundError(aggregate_id)
         aggregate: Aggregate = self.repository.get(aggregate_id)
         if work is not None:
             work[aggregate_id] = aggregate
@@ -137,6 +169,8 @@ class LanternApplication(EventSourcedProjection[UUID]):
         work = _WORK.get()
         if work is not None and aggregate_id in work:
             return True
+        if work is not None and aggregate_id in self.scratch().get("absent", ()):
+            return False
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     # -- reading --------------------------------------------------------------------------------
@@ -155,11 +189,18 @@ class LanternApplication(EventSourcedProjection[UUID]):
         with self._listeners_lock:
             self._listeners.append(listener)
 
+    def add_observer(self, observer: Observer) -> None:
+        """Read models that fold what this process just committed, without reading it back."""
+        with self._listeners_lock:
+            self._observers.append(observer)
+
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         super()._notify(recordings)
         if recordings:
             with self._listeners_lock:
-                listeners = list(self._listeners)
+                listeners, observers = list(self._listeners), list(self._observers)
+            for observer in observers:
+                observer.observe(recordings)
             for listener in listeners:
                 listener()
 

@@ -1,16 +1,22 @@
 """An in-process read model that follows the service's own notification log.
 
 It is rebuilt from the store at start and caught up before every query, so a
-query never sees less than what has been committed by this process.  Use it
-for small, hot views (lists, loads); anything large belongs in a persisted
-projection.
+query never sees less than what has been committed by this process.  What this
+process commits is folded in at once from the commit itself (no reading back
+and decrypting its own writes) whenever it follows on from the view's position;
+anything else (another process's writes, a gap) is read from the log by the
+next catch-up.
 """
 
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Recording
 
 from plumbing import logs
 from plumbing.store.application import LanternApplication
@@ -24,6 +30,15 @@ class LocalView(ABC):
         self.batch = batch
         self.position = 0
         self.lock = threading.RLock()
+        app.add_observer(self)
+
+    def observe(self, recordings: Sequence[Recording[UUID]]) -> None:
+        with self.lock:
+            if not recordings or recordings[0].notification.id != self.position + 1:
+                return  # not next in line: the next catch-up reads it from the store
+            for recording in recordings:
+                self.apply(recording.domain_event)
+                self.position = recording.notification.id
 
     def catch_up(self) -> None:
         with self.lock:

@@ -169,8 +169,11 @@ class DispatchApplication(LanternApplication):
         )
 
     def _pick(self, response: IncidentResponse, at: datetime) -> Pick:
-        responders = self.board.responders()
-        loads = self._loads()
+        scratch = self.scratch()
+        if "responders" not in scratch:  # once per batch: the roster does not change inside one
+            scratch["responders"] = self.board.responders()
+        responders = scratch["responders"]
+        loads = self._loads(scratch)
         policy = response.policy
         need = Need(
             response.school_id,
@@ -205,21 +208,37 @@ class DispatchApplication(LanternApplication):
             step, reason=reason, from_dispatch=from_dispatch, skipped=skipped, at=at, trace=trace
         )
 
-    def _loads(self) -> Counter[str]:
+    def _loads(self, scratch: dict[str, Any]) -> Counter[str]:
         """Open dispatches per responder: the board's, plus what this batch decided so far.
 
         Inside a consumer's unit of work, responses opened or changed earlier in the
         batch are not on the board yet; their dispatches count here, so two reports
-        of one batch are balanced as if they had come one after the other.
+        of one batch are balanced as if they had come one after the other.  The
+        board's loads are read once per batch and each changed response's share is
+        kept up to date as the batch goes (a running sum, not a recount).
         """
-        loads = self.board.loads()
+        if "base" not in scratch:
+            scratch["base"], scratch["delta"], scratch["shares"] = self.board.loads(), Counter(), {}
+        delta: Counter[str] = scratch["delta"]
+        shares: dict[UUID, tuple[int, Counter[str]]] = scratch["shares"]
         for aggregate in self.work().values():
-            if isinstance(aggregate, IncidentResponse) and aggregate.pending_events:
-                for dispatch_id, d in aggregate.dispatches.items():
-                    loads[d.responder_id] += int(d.state in ACTIVE_STATES)
-                    before = self.board.row(dispatch_id)
-                    if before is not None and before["state"] in ACTIVE_STATES:
-                        loads[before["responder_id"]] -= 1
+            if not isinstance(aggregate, IncidentResponse) or not aggregate.pending_events:
+                continue
+            known = shares.get(aggregate.id)
+            if known is not None and known[0] == aggregate.version:
+                continue
+            share: Counter[str] = Counter()
+            for dispatch_id, d in aggregate.dispatches.items():
+                share[d.responder_id] += int(d.state in ACTIVE_STATES)
+                before = self.board.row(dispatch_id)
+                if before is not None and before["state"] in ACTIVE_STATES:
+                    share[before["responder_id"]] -= 1
+            if known is not None:
+                delta.subtract(known[1])
+            delta.update(share)
+            shares[aggregate.id] = (aggregate.version, share)
+        loads: Counter[str] = Counter(scratch["base"])
+        loads.update(delta)
         return loads
 
     def after_batch(self) -> None:

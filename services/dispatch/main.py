@@ -18,6 +18,7 @@ from plumbing.store.select import store_env
 from plumbing.timers import Ticker
 from services.dispatch import config
 from services.dispatch.application import DispatchApplication
+from services.dispatch.domain.response import response_id_for
 from services.dispatch.notify import build_notifier
 from services.dispatch.operations import operations
 from services.dispatch.translate import Translator
@@ -45,6 +46,7 @@ def build(settings: Settings) -> ServiceProcess:
         decide=lambda event, message: app.on_intake_event(
             event, message.trace(f"service:{DISPATCH}"), at=utcnow()
         ),
+        prefetch=lambda events: [response_id_for(e.incident_id) for e in events],
     )
     ticker = Ticker(app.timers, app.fire, name="dispatch-deadlines")
     notifier = build_notifier(app, cfg.notifications)

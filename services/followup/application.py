@@ -40,6 +40,11 @@ T = TypeVar("T")
 SYSTEM = Trace(actor="service:followup", correlation_id="", causation_id="followup:timer")
 
 
+def opens_plans(event: Any) -> bool:
+    """A dispatch event that may open a follow-up plan."""
+    return isinstance(event, DispatchStatusChangedV1) and event.status in OPENING_STATUSES
+
+
 class FollowupApplication(LanternApplication):
     name = "followup"
 

@@ -16,7 +16,8 @@ from plumbing.messaging.relay import OutboxRelay
 from plumbing.settings import Settings
 from plumbing.store.select import store_env
 from plumbing.timers import Clock, Ticker, system_clock
-from services.followup.application import FollowupApplication
+from services.followup.application import FollowupApplication, opens_plans
+from services.followup.domain.ids import plan_id_for
 from services.followup.operations import operations
 from services.followup.renewed_risk import RenewedRiskReporter
 from services.followup.translate import Translator
@@ -43,6 +44,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
         decide=lambda event, message: app.on_dispatch_event(
             event, message.trace(f"service:{FOLLOWUP}")
         ),
+        prefetch=lambda events: [plan_id_for(e.incident_id) for e in events if opens_plans(e)],
     )
     ticker = Ticker(app.timers, app.fire, clock=clock, name="followup-timers")
     reporter = RenewedRiskReporter(

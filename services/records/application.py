@@ -71,6 +71,22 @@ class RecordsApplication(LanternApplication):
             self._absorb_one(work, service, message, Envelope.of(headers, service))
         return [a for a in work.values() if a.pending_events]
 
+    def touched(self, messages: Sequence[msgspec.Struct]) -> list[UUID]:
+        """The ledgers a batch of messages will add to (loaded at once by the consumer)."""
+        ids: list[UUID] = []
+        for message in messages:
+            incident = translate.incident_of(message)
+            if incident:
+                ids.append(UUID(incident))
+            student = getattr(message, "student_ref", None)
+            if isinstance(message, audit.AuditRecordedV1):
+                ids.append(audit_line_id(message.audit_id))
+            if student and isinstance(
+                message, audit.AuditRecordedV1 | followup.DisclosureRecordedV1
+            ):
+                ids.append(student_record_id(student))
+        return ids
+
     def _absorb_one(
         self, work: dict[UUID, Aggregate], service: str, message: Any, envelope: Envelope
     ) -> None:

@@ -43,4 +43,5 @@ def feed(app: RecordsApplication, upstream: str, *, audit: bool = False) -> Feed
         family="audit" if audit else "evt",
         decode=decode,
         decide=lambda message, inbound: app.on_message(upstream, message, inbound.headers),
+        prefetch=app.touched,
     )
