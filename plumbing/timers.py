@@ -1,9 +1,9 @@
 """Durable timers as a due-timer read model plus a ticker.
 
 Deadlines are facts in the aggregates' events (an acknowledgement deadline, a
-check-in due time).  A :class:`DueTimers` view folds those events into a heap
-of pending timers: it is rebuilt from the store at start, so a deadline that
-passed while the service was down fires on the first tick.
+check-in due time).  A :class:`DueTimers` projection folds those events into a
+table of pending timers in the store, so a deadline that passed while the
+service was down fires on the first tick after the restart, without a rebuild.
 
 The :class:`Ticker` asks the application to *fire* each due timer.  Firing is
 a normal command (load -> decide -> record): the aggregate checks that the
@@ -20,7 +20,7 @@ of in the event history that replays and audits read.
 from __future__ import annotations
 
 import asyncio
-import heapq
+import json
 import time
 from abc import abstractmethod
 from collections import deque
@@ -33,7 +33,7 @@ import anyio
 
 from plumbing import logs
 from plumbing.messaging.failures import Failure, classify, describe
-from plumbing.store.local_view import LocalView
+from plumbing.store.projections import Projection
 
 log = logs.get("lantern.timers")
 
@@ -44,50 +44,75 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class DueTimers(LocalView):
-    """Pending timers by key; subclasses schedule and cancel them from domain events."""
+def _sortable(at: datetime) -> str:
+    """A due time as text that sorts like time (UTC, fixed width)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+class DueTimers(Projection):
+    """Pending timers by key, kept in the store; subclasses schedule and cancel them from events.
+
+    A timer is a document ``{"due", "at", "owner", "kind"}`` under its key (the key
+    as JSON text); the ticker asks for those due, in due order, with one indexed
+    query, however many are pending.
+    """
+
+    name = "timers"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._heap: list[tuple[datetime, int, Hashable]] = []
-        self._due: dict[Hashable, datetime] = {}
-        self._counter = 0
+        self.timers = self.table(
+            "pending",
+            indexes={"due": lambda d: d["due"], "owner": lambda d: d["owner"]},
+        )
 
     @abstractmethod
     def apply(self, event: Any) -> None:
         """Call :meth:`schedule` / :meth:`cancel` for the event's timers."""
 
-    def schedule(self, key: Hashable, due_at: datetime) -> None:
-        self._due[key] = due_at
-        self._counter += 1
-        heapq.heappush(self._heap, (due_at, self._counter, key))
+    @abstractmethod
+    def key_of(self, parts: list[str | None]) -> Hashable:
+        """A key back from its stored parts (strings; the subclass knows their types)."""
+
+    @staticmethod
+    def text_of(key: Hashable) -> str:
+        parts = key if isinstance(key, tuple) else (key,)
+        return json.dumps([None if p is None else str(p) for p in parts])
+
+    def schedule(self, key: Hashable, due_at: datetime, owner: str = "", kind: str = "") -> None:
+        self.timers[self.text_of(key)] = {
+            "due": _sortable(due_at),
+            "at": due_at.isoformat(),
+            "owner": owner,
+            "kind": kind,
+        }
 
     def cancel(self, key: Hashable) -> None:
-        self._due.pop(key, None)
+        self.timers.pop(self.text_of(key))
+
+    def cancel_owned(self, owner: str, kind: str | None = None) -> None:
+        for text, doc in list(self.timers.items_where(owner=owner)):
+            if kind is None or doc["kind"] == kind:
+                self.timers.pop(text)
 
     def pending(self) -> int:
+        self.catch_up()
         with self.lock:
-            return len(self._due)
+            return sum(1 for _ in self.timers.items())
 
     def is_pending(self, key: Hashable, due_at: datetime) -> bool:
         with self.lock:
-            return self._due.get(key) == due_at
+            found = self.timers.get(self.text_of(key))
+            return found is not None and found["due"] == _sortable(due_at)
 
-    def due(self, now: datetime) -> list[tuple[Hashable, datetime]]:
+    def due(self, now: datetime, limit: int = 1000) -> list[tuple[Hashable, datetime]]:
         """Timers whose time has come, oldest first (they stay pending until cancelled)."""
         with self.lock:
-            self._drop_stale_heads()
-            ready = []
-            for due_at, _, key in sorted(self._heap):
-                if due_at > now:
-                    break
-                if self._due.get(key) == due_at:
-                    ready.append((key, due_at))
-            return ready
-
-    def _drop_stale_heads(self) -> None:
-        while self._heap and self._due.get(self._heap[0][2]) != self._heap[0][0]:
-            heapq.heappop(self._heap)
+            rows = self.timers.below("due", _sortable(now), limit)
+            return [
+                (self.key_of(json.loads(text)), datetime.fromisoformat(doc["at"]))
+                for text, doc in rows
+            ]
 
 
 #: Fire one timer; returns False when the timer turned out to be stale (nothing to do).

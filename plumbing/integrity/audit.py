@@ -195,10 +195,13 @@ def break_glass_row(event: AuditEntry.Recorded) -> dict[str, Any]:
 
 
 class BreakGlassQueue:
-    """Every break-the-glass access this service recorded, and whether compliance reviewed it."""
+    """Every break-the-glass access this service recorded, and whether compliance reviewed it.
 
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
+    ``rows`` is any mutable mapping: a dict, or a projection's document table.
+    """
+
+    def __init__(self, rows: Any = None) -> None:
+        self.rows: Any = {} if rows is None else rows
 
     def apply(self, event: Any) -> None:
         if isinstance(event, AuditEntry.Recorded) and event.break_glass:
@@ -207,7 +210,12 @@ class BreakGlassQueue:
             row = self.rows.get(str(event.originator_id))
             if row is not None:
                 row["reviewed"] = True
-                row["review"] = {"by": event.reviewer, "note": event.note, "at": event.at}
+                row["review"] = {
+                    "by": event.reviewer,
+                    "note": event.note,
+                    "at": event.at.isoformat(),
+                }
+                self.rows[str(event.originator_id)] = row
 
     def listing(self, unreviewed: bool) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows.values() if not (unreviewed and r["reviewed"])]

@@ -44,7 +44,7 @@ from plumbing.domain import Conflict
 from plumbing.integrity import audit
 from plumbing.settings import Settings
 from plumbing.store.application import LanternApplication
-from plumbing.store.local_view import LocalView
+from plumbing.store.projections import Projection
 
 if TYPE_CHECKING:
     from plumbing.interface.commands import Context, Operation
@@ -55,10 +55,14 @@ COMPLIANCE = frozenset({Role.COMPLIANCE})
 UNDECLARED = Access(COMMAND, frozenset({Role.ADMIN}), True, None, None, False)
 
 
-class _Queue(LocalView):
+class _Queue(Projection):
+    """The break-the-glass review queue, kept in the store (resumed, not rebuilt, at start)."""
+
+    name = "break_glass"
+
     def __init__(self, app: LanternApplication) -> None:
         super().__init__(app)
-        self.queue = audit.BreakGlassQueue()
+        self.queue = audit.BreakGlassQueue(self.table("accesses"))
 
     def apply(self, event: Any) -> None:
         self.queue.apply(event)
@@ -194,11 +198,13 @@ class Guard:
 
         def listing(q: ListBreakGlassV1, _: Context) -> list[dict[str, Any]]:
             self.review_queue.catch_up()
-            return self.review_queue.queue.listing(q.unreviewed)
+            with self.review_queue.lock:
+                return self.review_queue.queue.listing(q.unreviewed)
 
         def review(c: ReviewBreakGlassV1, ctx: Context) -> dict[str, Any]:
             self.review_queue.catch_up()
-            self.review_queue.queue.known(c.audit_id)
+            with self.review_queue.lock:
+                self.review_queue.queue.known(c.audit_id)
             entry: audit.AuditEntry = self.app.repository.get(c.audit_id)
             if entry.reviewed:
                 raise Conflict(f"access {c.audit_id} is already reviewed", "audit_id")

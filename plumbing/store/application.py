@@ -31,14 +31,24 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, Recording, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+    Tracking,
+    Transcoding,
+)
 from eventsourcing.projection import EventSourcedProjection
 
+from plumbing import logs
 from plumbing.integrity import audit
 from plumbing.messaging.progress import Progress
 from plumbing.store import epoch as store_epoch
+from plumbing.store import transcodings
 from plumbing.store.prefetch import load_many
 from plumbing.store.tables import Tables
+
+log = logs.get("lantern.store")
 
 #: The aggregates a batch has loaded or created so far (None outside a unit of work).
 _WORK: ContextVar[dict[UUID, Aggregate] | None] = ContextVar("lantern_unit_of_work", default=None)
@@ -67,6 +77,14 @@ class LanternApplication(EventSourcedProjection[UUID]):
         self._listeners: list[Callable[[], None]] = []
         self._observers: list[Observer] = []
         self._listeners_lock = threading.Lock()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Sets (and a service's own types, see ``extra_transcodings``) for snapshots."""
+        super().register_transcodings(transcoder)
+        transcodings.register(transcoder, *self.extra_transcodings())
+
+    def extra_transcodings(self) -> list[Transcoding]:
+        return []
 
     @cached_property
     def tables(self) -> Tables:
@@ -208,6 +226,13 @@ class LanternApplication(EventSourcedProjection[UUID]):
         """Unused: consumers call :meth:`record` with their progress instead."""
 
     def close(self) -> None:
+        for observer in list(self._observers):  # write back what read models hold unwritten
+            flush = getattr(observer, "flush", None)
+            if callable(flush):
+                try:
+                    flush()
+                except Exception as exc:  # noqa: BLE001 - folded again from the log next time
+                    log.warning("read model not written back at stop", error=repr(exc))
         if "tables" in self.__dict__:
             self.tables.close()
         super().close()

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Transcoding
 
 from events.dispatch import AddResponderV1
 from events.intake import (
@@ -55,8 +55,24 @@ def responder_from(command: AddResponderV1) -> Responder:
     )
 
 
+class ResponderAsRecord(Transcoding):
+    type = Responder
+    name = "lantern.responder"
+
+    def encode(self, obj: Responder) -> dict[str, Any]:
+        return obj.as_record()
+
+    def decode(self, data: dict[str, Any]) -> Responder:
+        return Responder.from_record(data)
+
+
 class DispatchApplication(LanternApplication):
     name = "dispatch"
+    #: the roster grows with every change: a snapshot every 50 events
+    snapshotting_intervals = {**LanternApplication.snapshotting_intervals, Roster: 50}
+
+    def extra_transcodings(self) -> list[Transcoding]:
+        return [ResponderAsRecord()]
 
     def __init__(self, env: dict[str, str] | None = None, policy: Policy | None = None) -> None:
         super().__init__(env)
@@ -334,8 +350,7 @@ class DispatchApplication(LanternApplication):
 
     def response_of(self, dispatch_id: UUID) -> IncidentResponse:
         self.board.catch_up()
-        with self.board.lock:
-            row = self.board.dispatches.get(str(dispatch_id))
+        row = self.board.row(dispatch_id)
         if row is None:
             raise NotFound(f"no dispatch {dispatch_id}", "dispatch_id")
         response: IncidentResponse = self.repository.get(response_id_for(UUID(row["incident_id"])))
@@ -345,13 +360,8 @@ class DispatchApplication(LanternApplication):
         response = self._response_or_none(incident_id)
         if response is None:
             raise NotFound(f"dispatch has not seen incident {incident_id}", "incident_id")
-        self.board.catch_up()
-        with self.board.lock:
-            dispatches = [
-                dict(self.board.dispatches[str(d)])
-                for d in response.order
-                if str(d) in self.board.dispatches
-            ]
+        rows = {r["dispatch_id"]: r for r in self.board.of_incident(incident_id)}
+        dispatches = [rows[str(d)] for d in response.order if str(d) in rows]
         current = next(
             (d for d in dispatches if d["dispatch_id"] == str(response.acknowledged)),
             dispatches[-1] if dispatches else None,
@@ -368,15 +378,7 @@ class DispatchApplication(LanternApplication):
         }
 
     def dispatches(self, *, responder: str | None = None, state: str | None = None) -> list[Any]:
-        self.board.catch_up()
-        with self.board.lock:
-            rows = list(self.board.dispatches.values())
-        return [
-            dict(d)
-            for d in rows
-            if (responder is None or d["responder_id"] == responder)
-            and (state is None or d["state"] == state)
-        ]
+        return self.board.select(responder, state)
 
     def responders(self) -> list[dict[str, Any]]:
         return [

@@ -1,9 +1,11 @@
-"""Dispatch's read models, each answering one question.
+"""Dispatch's read models, each answering one question, kept in the store.
 
-* :class:`DispatchBoard`: every dispatch and its state ("who is busy?", "what is open?").
+* :class:`DispatchBoard`: every dispatch and its state ("who is busy?", "what is
+  open?"), and the roster as the board needs it for choosing.
 * :class:`DispatchTimers`: which deadlines are pending (the due-timer read model).
 
-Both are folded from the service's own events and rebuilt at start.
+Both are projections (``plumbing/store/projections.py``): folded from the
+service's own events into tables beside them, resumed after a restart.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Hashable
 from typing import Any
 from uuid import UUID
 
-from plumbing.store.local_view import LocalView
+from plumbing.store.projections import Projection
 from plumbing.timers import DueTimers
 from services.dispatch.domain.response import IncidentResponse
 from services.dispatch.domain.roster import Responder, Roster, RosterState
@@ -22,23 +24,51 @@ ACTIVE_STATES = frozenset({"assigned", "acknowledged", "en_route", "with_student
 R = IncidentResponse
 
 
-class DispatchBoard(LocalView):
+class DispatchBoard(Projection):
+    name = "board"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.dispatches: dict[str, dict[str, Any]] = {}
-        self.incident_of: dict[UUID, str] = {}
-        self.school_of: dict[UUID, str] = {}
-        self._active: Counter[str] = Counter()  # open dispatches per responder, kept as we go
-        self._roster = RosterState()  # as of the last catch-up (roster changes are rare)
+        self.dispatches = self.table(
+            "dispatches",
+            indexes={
+                "incident_id": lambda d: d["incident_id"],
+                "responder_id": lambda d: d["responder_id"],
+                "state": lambda d: d["state"],
+            },
+        )
+        self.responses = self.table("responses")  # response id -> incident and school
+        self.roster = self.table("roster", cache=100_000)  # responder id -> record
+        self._roster: RosterState | None = None  # the roster folded, read once from the table
+
+    def reset(self) -> None:
+        self._roster = None
+
+    def _roster_state(self) -> RosterState:
+        if self._roster is None:
+            state = RosterState()
+            for record in self.roster.values():
+                state.responders[record["responder_id"]] = Responder.from_record(record)
+            self._roster = state
+        return self._roster
 
     def apply(self, event: Any) -> None:
         if isinstance(
             event, Roster.ResponderEnrolled | Roster.AvailabilityChanged | Roster.OverrideAdded
         ):
-            event.apply(self._roster)  # type: ignore[arg-type]  # same shape as Roster
+            state = self._roster_state()
+            event.apply(state)  # type: ignore[arg-type]  # same shape as Roster
+            rid = (
+                event.responder["responder_id"]
+                if isinstance(event, Roster.ResponderEnrolled)
+                else event.responder_id
+            )
+            self.roster[rid] = state.responders[rid].as_record()
         elif isinstance(event, R.Opened):
-            self.incident_of[event.originator_id] = str(event.incident_id)
-            self.school_of[event.originator_id] = event.school_id
+            self.responses[str(event.originator_id)] = {
+                "incident_id": str(event.incident_id),
+                "school_id": event.school_id,
+            }
         elif isinstance(event, R.ResponderAssigned):
             self._add(
                 event,
@@ -87,10 +117,11 @@ class DispatchBoard(LocalView):
         candidates: list[dict[str, Any]],
         ack_deadline: str | None,
     ) -> None:
+        response = self.responses[str(event.originator_id)]
         self.dispatches[str(dispatch_id)] = {
             "dispatch_id": str(dispatch_id),
-            "incident_id": self.incident_of[event.originator_id],
-            "school_id": self.school_of.get(event.originator_id),
+            "incident_id": response["incident_id"],
+            "school_id": response["school_id"],
             "responder_id": responder_id,
             "state": "assigned",
             "step": step,
@@ -100,22 +131,21 @@ class DispatchBoard(LocalView):
             "reason": reason,
             "candidates": candidates,
         }
-        self._active[responder_id] += 1
 
     def _move(
         self, dispatch_id: UUID, state: str, only: tuple[str, ...] = (), **extra: Any
     ) -> None:
         row = self.dispatches.get(str(dispatch_id))
         if row is not None and (not only or row["state"] in only):
-            was_active, now_active = row["state"] in ACTIVE_STATES, state in ACTIVE_STATES
-            self._active[row["responder_id"]] += int(now_active) - int(was_active)
             row["state"] = state
             row.update(extra)
+            self.dispatches[str(dispatch_id)] = row
 
+    # -- queries ----------------------------------------------------------------------------
     def responders(self) -> list[Responder]:
         self.catch_up()
         with self.lock:
-            return list(self._roster.responders.values())
+            return list(self._roster_state().responders.values())
 
     def row(self, dispatch_id: UUID) -> dict[str, Any] | None:
         with self.lock:
@@ -123,27 +153,48 @@ class DispatchBoard(LocalView):
             return dict(found) if found is not None else None
 
     def loads(self) -> Counter[str]:
+        """Open dispatches per responder (only the open ones are read)."""
         self.catch_up()
         with self.lock:
-            return +self._active  # a copy without the zeros
+            return Counter(
+                row["responder_id"] for s in ACTIVE_STATES for row in self.dispatches.where(state=s)
+            )
+
+    def of_incident(self, incident_id: UUID) -> list[dict[str, Any]]:
+        self.catch_up()
+        with self.lock:
+            return [dict(r) for r in self.dispatches.where(incident_id=str(incident_id))]
+
+    def select(self, responder: str | None, state: str | None) -> list[dict[str, Any]]:
+        self.catch_up()
+        with self.lock:
+            if responder is not None and state is not None:
+                rows = [
+                    r for r in self.dispatches.where(responder_id=responder) if r["state"] == state
+                ]
+            elif responder is not None:
+                rows = self.dispatches.where(responder_id=responder)
+            elif state is not None:
+                rows = self.dispatches.where(state=state)
+            else:
+                rows = list(self.dispatches.values())
+            return sorted((dict(r) for r in rows), key=lambda r: r["assigned_at"])
 
 
 class DispatchTimers(DueTimers):
     """Pending deadlines, keyed (response id, dispatch id or None, kind: ack|on_scene|hold)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.keys: dict[UUID, set[Hashable]] = {}
+    name = "deadlines"
 
-    def _schedule(self, response_id: UUID, key: Hashable, due: Any) -> None:
-        self.keys.setdefault(response_id, set()).add(key)
-        self.schedule(key, due)
+    def key_of(self, parts: list[str | None]) -> Hashable:
+        response, dispatch, kind = parts
+        return (UUID(str(response)), UUID(dispatch) if dispatch else None, kind)
+
+    def _schedule(self, response_id: UUID, key: tuple[Any, ...], due: Any) -> None:
+        self.schedule(key, due, owner=str(response_id), kind=str(key[2]))
 
     def _cancel_all(self, response_id: UUID, kind: str | None = None) -> None:
-        for key in list(self.keys.get(response_id, ())):
-            if kind is None or key[2] == kind:  # type: ignore[index]
-                self.cancel(key)
-                self.keys[response_id].discard(key)
+        self.cancel_owned(str(response_id), kind)
 
     def apply(self, event: Any) -> None:
         rid = event.originator_id

@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Transcoding
 
 from events import followup as f
 from events.dispatch import DispatchStatusChangedV1, ResponderEnrolledV1
@@ -45,8 +45,30 @@ def opens_plans(event: Any) -> bool:
     return isinstance(event, DispatchStatusChangedV1) and event.status in OPENING_STATUSES
 
 
+class StaffMemberAsDict(Transcoding):
+    type = StaffMember
+    name = "lantern.staff_member"
+
+    def encode(self, obj: StaffMember) -> dict[str, Any]:
+        return {
+            "person_id": obj.person_id,
+            "role": obj.role,
+            "schools": list(obj.schools),
+            "available": obj.available,
+        }
+
+    def decode(self, data: dict[str, Any]) -> StaffMember:
+        return StaffMember(
+            data["person_id"], data["role"], tuple(data["schools"]), data["available"]
+        )
+
+
 class FollowupApplication(LanternApplication):
     name = "followup"
+    snapshotting_intervals = {**LanternApplication.snapshotting_intervals, StaffDirectory: 50}
+
+    def extra_transcodings(self) -> list[Transcoding]:
+        return [StaffMemberAsDict()]
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)

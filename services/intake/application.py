@@ -39,7 +39,7 @@ from services.intake.domain.incident import Incident
 from services.intake.domain.schools import DIRECTORY_ID, SchoolDirectory
 from services.intake.domain.student_file import StudentFile, student_file_id
 from services.intake.domain.triage import ScreenerAnswers, Triage, triage
-from services.intake.views import incident_view
+from services.intake.projections import incident_view
 
 T = TypeVar("T")
 
@@ -91,6 +91,7 @@ def triage_of(command: ReportIncidentV1) -> Triage:
 
 class IntakeApplication(LanternApplication):
     name = "intake"
+    snapshotting_intervals = {**LanternApplication.snapshotting_intervals, SchoolDirectory: 50}
 
     def __init__(self, env: dict[str, str] | None = None, sealer: Sealer | None = None) -> None:
         super().__init__(env)

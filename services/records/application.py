@@ -39,8 +39,8 @@ from services.records.domain.history import (
     request_id,
     student_record_id,
 )
+from services.records.projections import MeasuresView
 from services.records.translate import Envelope
-from services.records.views import MeasuresView
 
 A = TypeVar("A", bound=Aggregate)
 Incoming = tuple[str, msgspec.Struct, Mapping[str, str]]
@@ -48,6 +48,14 @@ Incoming = tuple[str, msgspec.Struct, Mapping[str, str]]
 
 class RecordsApplication(LanternApplication):
     name = "records"
+    #: ledgers grow with every line (a student read often, a long incident): snapshots
+    snapshotting_intervals = {
+        **LanternApplication.snapshotting_intervals,
+        IncidentTimeline: 100,
+        StudentRecord: 100,
+        AuditCalendar: 100,
+        Roster: 50,
+    }
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
@@ -242,7 +250,7 @@ class RecordsApplication(LanternApplication):
         if q.incident_id is not None:
             rows = [measures.measure(str(q.incident_id), self.entries(q.incident_id))]
         else:
-            rows = self.measures_view.rows()
+            rows = self.measures_view.rows(q.school_id)
         filters = {"school_id": q.school_id, "responder_id": q.responder_id, "period": q.period}
         rows = [r for r in rows if measures.matches(r, filters)]
         return {"incidents": [r.as_dict() for r in rows], "summary": measures.grouped(rows)}

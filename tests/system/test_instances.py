@@ -117,9 +117,19 @@ async def test_two_instances_split_the_work_and_a_killed_ones_partitions_move(
     assert_order_kept(harness, accepted)
 
 
+#: dispatch's units of work: four partitions, the relay, the ticker, the pager and the chainer
+DISPATCH_UNITS = {
+    *(f"dispatch-from-intake.p{p}" for p in range(4)),
+    "relay",
+    "ticker",
+    "notifier",
+    "chainer",
+}
+
+
 async def _all_units(served: Served) -> list[str] | None:
     units = await held(served)
-    return units if len(units) == 4 + 3 else None  # four partitions, relay, ticker, pager
+    return units if set(units) == DISPATCH_UNITS else None
 
 
 def assert_order_kept(harness: Harness, accepted: list[str]) -> None:

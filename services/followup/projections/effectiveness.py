@@ -23,9 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from plumbing.store.local_view import LocalView
+from plumbing.store.projections import Projection
 from services.followup.domain.plan import FollowupPlan as P
 
 
@@ -37,62 +36,80 @@ class _Slot:
 
 
 @dataclass
+class _Referral:
+    proposed_at: datetime
+    attended_at: datetime | None = None
+
+
+@dataclass
 class _Plan:
     school_id: str
     period: str
     opened_at: datetime
     slots: dict[str, _Slot] = field(default_factory=dict)
-    referrals: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    referrals: dict[str, _Referral] = field(default_factory=dict)
     guardian_at: datetime | None = None
     not_notified: int = 0
 
 
-class Effectiveness(LocalView):
+class Effectiveness(Projection):
+    """A small summary per plan (its slots, referrals, guardian), kept in the store."""
+
+    name = "effectiveness"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.plans: dict[UUID, _Plan] = {}
-        self.slot_of: dict[UUID, _Slot] = {}
+        self.plans = self.table(
+            "plans",
+            _Plan,
+            indexes={"school_id": lambda p: p.school_id, "period": lambda p: p.period},
+        )
+        self.slot_of = self.table("slots")  # check-in id -> {"plan": id, "slot": first check-in}
 
     def apply(self, event: Any) -> None:
+        key = str(event.originator_id)
         if isinstance(event, P.Opened):
-            self.plans[event.originator_id] = _Plan(
+            self.plans[key] = _Plan(
                 event.school_id, event.opened_at.strftime("%Y-%m"), event.opened_at
             )
             return
-        plan = self.plans.get(event.originator_id)
+        plan = self.plans.get(key)
         if plan is None:
             return
         if isinstance(event, P.CheckinScheduled):
             if event.replaces is None:
-                slot = _Slot(event.slot, event.overdue_at)
-                plan.slots[str(event.checkin_id)] = slot
+                plan.slots[str(event.checkin_id)] = _Slot(event.slot, event.overdue_at)
+                slot_key = str(event.checkin_id)
             else:
-                slot = self.slot_of[event.replaces]
-            self.slot_of[event.checkin_id] = slot
+                slot_key = self.slot_of[str(event.replaces)]["slot"]
+            self.slot_of[str(event.checkin_id)] = {"plan": key, "slot": slot_key}
         elif isinstance(event, P.CheckinCompleted):
-            slot = self.slot_of[event.checkin_id]
+            slot = plan.slots[self.slot_of[str(event.checkin_id)]["slot"]]
             slot.completed_at = slot.completed_at or event.at
         elif isinstance(event, P.ReferralProposed):
-            plan.referrals[event.referral_id] = {"proposed_at": event.at, "attended_at": None}
+            plan.referrals[str(event.referral_id)] = _Referral(event.at)
         elif isinstance(event, P.ReferralMoved) and event.to == "attended":
-            plan.referrals[event.referral_id]["attended_at"] = event.at
+            plan.referrals[str(event.referral_id)].attended_at = event.at
         elif isinstance(event, P.GuardianNotified):
             if plan.guardian_at is None or event.at < plan.guardian_at:
                 plan.guardian_at = event.at
         elif isinstance(event, P.GuardianNotNotified):
             plan.not_notified += 1
+        else:
+            return
+        self.plans[key] = plan
 
     def measures(
         self, *, as_of: datetime, school_id: str | None = None, period: str | None = None
     ) -> dict[str, Any]:
         self.catch_up()
         with self.lock:
-            chosen = [
-                p
-                for p in self.plans.values()
-                if (school_id is None or p.school_id == school_id)
-                and (period is None or p.period == period)
-            ]
+            found = (
+                self.plans.where(school_id=school_id)
+                if school_id is not None
+                else self.plans.values()
+            )
+            chosen = [p for p in found if period is None or p.period == period]
             groups: dict[tuple[str, str], list[_Plan]] = defaultdict(list)
             for p in chosen:
                 groups[(p.school_id, p.period)].append(p)
@@ -132,8 +149,12 @@ def _checkins(plans: list[_Plan], as_of: datetime) -> dict[str, dict[str, Any]]:
 
 def _referrals(plans: list[_Plan]) -> dict[str, Any]:
     referrals = [r for p in plans for r in p.referrals.values()]
-    attended = [r for r in referrals if r["attended_at"] is not None]
-    days = [(r["attended_at"] - r["proposed_at"]).total_seconds() / 86400 for r in attended]
+    attended = [r for r in referrals if r.attended_at is not None]
+    days = [
+        (r.attended_at - r.proposed_at).total_seconds() / 86400
+        for r in attended
+        if r.attended_at is not None
+    ]
     return {
         "proposed": len(referrals),
         "attended": len(attended),

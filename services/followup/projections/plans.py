@@ -1,8 +1,8 @@
 """What does each plan look like now, and which plan holds this check-in, referral or consent?
 
-Rebuilt from the events at start and caught up before each query.  It answers
-the plans list and show, and routes item ids (a check-in id on the command
-line, say) to their plan.
+A projection kept in the store (``plumbing/store/projections.py``), caught up
+before each query.  It answers the plans list and show, and routes item ids (a
+check-in id on the command line, say) to their plan.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from plumbing.domain import NotFound
-from plumbing.store.local_view import LocalView
+from plumbing.store.projections import Projection
 from services.followup.domain.plan import FollowupPlan as P
 
 
@@ -19,19 +19,27 @@ def _iso(value: Any) -> str:
     return str(value.isoformat())
 
 
-class PlanBoard(LocalView):
+class PlanBoard(Projection):
+    name = "plans"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.plans: dict[UUID, dict[str, Any]] = {}
-        self.items: dict[UUID, UUID] = {}  # check-in, referral or consent id -> plan id
-        self.pending: dict[UUID, tuple[UUID, dict[str, Any]]] = {}  # renewed-risk reports
+        self.plans = self.table(
+            "plans",
+            indexes={
+                "incident_id": lambda p: p["incident_id"],
+                "owner_id": lambda p: p["owner_id"],
+            },
+        )
+        self.items = self.table("items")  # check-in, referral or consent id -> {"plan_id"}
+        self.pending = self.table("pending")  # renewed-risk reports: {"plan_id", "facts"}
 
     # -- queries -----------------------------------------------------------------------------
     def plan_of(self, item_id: UUID, field: str) -> UUID:
         self.catch_up()
         with self.lock:
             try:
-                return self.items[item_id]
+                return UUID(self.items[str(item_id)]["plan_id"])
             except KeyError:
                 noun = field.removesuffix("_id").replace("checkin", "check-in")
                 raise NotFound(f"no {noun} {item_id}", field=field) from None
@@ -40,30 +48,42 @@ class PlanBoard(LocalView):
         self.catch_up()
         with self.lock:
             try:
-                return _copy(self.plans[plan_id])
+                return _copy(self.plans[str(plan_id)])
             except KeyError:
                 raise NotFound(f"no plan {plan_id}", field="plan_id") from None
 
     def select(self, incident_id: UUID | None, owner_id: str | None) -> list[dict[str, Any]]:
         self.catch_up()
         with self.lock:
-            return [
-                _copy(p)
-                for p in self.plans.values()
-                if (incident_id is None or p["incident_id"] == str(incident_id))
-                and (owner_id is None or p["owner_id"] == owner_id)
-            ]
+            if incident_id is not None:
+                found = self.plans.where(incident_id=str(incident_id))
+            elif owner_id is not None:
+                found = self.plans.where(owner_id=owner_id)
+            else:
+                found = list(self.plans.values())
+            return sorted(
+                (
+                    _copy(p)
+                    for p in found
+                    if (incident_id is None or p["incident_id"] == str(incident_id))
+                    and (owner_id is None or p["owner_id"] == owner_id)
+                ),
+                key=lambda p: str(p["opened_at"]),
+            )
 
     def pending_reports(self) -> list[tuple[UUID, UUID, dict[str, Any]]]:
         """(plan id, check-in id, report facts) for renewed risk not yet reported to intake."""
         self.catch_up()
         with self.lock:
-            return [(plan_id, cid, dict(facts)) for cid, (plan_id, facts) in self.pending.items()]
+            return [
+                (UUID(row["plan_id"]), UUID(cid), dict(row["facts"]))
+                for cid, row in self.pending.items()
+            ]
 
     # -- folding -------------------------------------------------------------------------------
     def apply(self, event: Any) -> None:
         if isinstance(event, P.Opened):
-            self.plans[event.originator_id] = {
+            self.plans[str(event.originator_id)] = {
                 "plan_id": str(event.originator_id),
                 "incident_id": str(event.incident_id),
                 "school_id": event.school_id,
@@ -83,12 +103,13 @@ class PlanBoard(LocalView):
                 "linked_incidents": [],
             }
             return
-        plan = self.plans.get(event.originator_id)
+        plan = self.plans.get(str(event.originator_id))
         if plan is None:
             return
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, plan, event)
+            self.plans.touch(str(event.originator_id))
 
     def _checkin(self, plan: dict[str, Any], checkin_id: UUID) -> dict[str, Any]:
         found: dict[str, Any] = next(
@@ -115,7 +136,7 @@ def _owner(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
 
 
 def _scheduled(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
-    board.items[e.checkin_id] = e.originator_id
+    board.items[str(e.checkin_id)] = {"plan_id": str(e.originator_id)}
     plan["checkins"].append(
         {
             "checkin_id": str(e.checkin_id),
@@ -158,11 +179,11 @@ def _renewed(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
         "student_ref": plan["student_ref"],
         "incident_id": plan["incident_id"],
     }
-    board.pending[e.checkin_id] = (e.originator_id, facts)
+    board.pending[str(e.checkin_id)] = {"plan_id": str(e.originator_id), "facts": facts}
 
 
 def _reported(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
-    board.pending.pop(e.checkin_id, None)
+    board.pending.pop(str(e.checkin_id))
     checkin = board._checkin(plan, e.checkin_id)
     if isinstance(e, P.RenewedRiskReported):
         checkin["linked_incident_id"] = str(e.new_incident_id)
@@ -200,7 +221,7 @@ def _guardian(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
 
 
 def _proposed(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
-    board.items[e.referral_id] = e.originator_id
+    board.items[str(e.referral_id)] = {"plan_id": str(e.originator_id)}
     plan["referrals"].append(
         {
             "referral_id": str(e.referral_id),
@@ -235,7 +256,7 @@ def _referral_flag(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
 
 def _consent(board: PlanBoard, plan: dict[str, Any], e: Any) -> None:
     if isinstance(e, P.ConsentGranted):
-        board.items[e.consent_id] = e.originator_id
+        board.items[str(e.consent_id)] = {"plan_id": str(e.originator_id)}
         plan["consents"].append(
             {
                 "consent_id": str(e.consent_id),

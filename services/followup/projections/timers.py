@@ -8,7 +8,9 @@ state again, so a stale or repeated timer changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
+from uuid import UUID
 
 from plumbing.timers import DueTimers
 from services.followup.domain.plan import FollowupPlan as P
@@ -17,6 +19,12 @@ DUE, OVERDUE, STALL = "due", "overdue", "stall"
 
 
 class FollowupTimers(DueTimers):
+    name = "followup_timers"
+
+    def key_of(self, parts: list[str | None]) -> Hashable:
+        kind, plan, item = parts
+        return (str(kind), UUID(str(plan)), UUID(str(item)))
+
     def apply(self, event: Any) -> None:
         plan_id = event.originator_id
         if isinstance(event, P.CheckinScheduled):

@@ -2,7 +2,7 @@
 
 The write model keeps only what decisions need (state, risk, the facts a
 correction compares against).  Everything a reader wants is derived from the
-events (see ``services.intake.views``).  Every later change is a new event with
+events (see ``services.intake.projections``).  Every later change is a new event with
 the person who made it (``by``); nothing is ever edited.
 """
 
