@@ -34,7 +34,11 @@ import hmac
 import os
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,6 +92,7 @@ class SqliteKeys(KeyTable):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
         with self._connect() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS student_keys "
@@ -95,10 +100,13 @@ class SqliteKeys(KeyTable):
             )
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=DELETE")
-        db.execute("PRAGMA secure_delete=ON")
-        return db
+        """One connection for the process (opened once: not one per seal)."""
+        if self._db is None:
+            db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.execute("PRAGMA secure_delete=ON")
+            self._db = db
+        return self._db
 
     def get(self, student_ref: str) -> bytes | None:
         with self.lock, self._connect() as db:
@@ -131,14 +139,28 @@ class PostgresKeys(KeyTable):
         self.psycopg = psycopg
         self.dsn = dsn
         self.table = f"{schema or 'public'}.lantern_{service}_student_keys"
-        with psycopg.connect(dsn, autocommit=True) as db:
+        self.lock = threading.Lock()
+        self._db: Any = None
+        with self._use() as db:
             db.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} "
                 "(student_ref TEXT PRIMARY KEY, wrapped BYTEA NOT NULL)"
             )
 
+    @contextmanager
+    def _use(self) -> Iterator[Any]:
+        """One connection for the process, opened again after a failure (not one per seal)."""
+        with self.lock:
+            if self._db is None or self._db.closed:
+                self._db = self.psycopg.connect(self.dsn, autocommit=True)
+            try:
+                yield self._db
+            except self.psycopg.OperationalError:
+                self._db.close()
+                raise
+
     def get(self, student_ref: str) -> bytes | None:
-        with self.psycopg.connect(self.dsn, autocommit=True) as db:
+        with self._use() as db:
             row = db.execute(
                 f"SELECT wrapped FROM {self.table} WHERE student_ref = %s",  # noqa: S608
                 (student_ref,),
@@ -146,7 +168,7 @@ class PostgresKeys(KeyTable):
         return bytes(row[0]) if row else None
 
     def put_if_absent(self, student_ref: str, wrapped: bytes) -> bytes:
-        with self.psycopg.connect(self.dsn, autocommit=True) as db:
+        with self._use() as db:
             db.execute(
                 f"INSERT INTO {self.table} (student_ref, wrapped) VALUES (%s, %s) "  # noqa: S608
                 "ON CONFLICT (student_ref) DO NOTHING",
@@ -160,12 +182,12 @@ class PostgresKeys(KeyTable):
         return bytes(row[0])
 
     def delete(self, student_ref: str) -> bool:
-        with self.psycopg.connect(self.dsn, autocommit=True) as db:
+        with self._use() as db:
             deleted = db.execute(
                 f"DELETE FROM {self.table} WHERE student_ref = %s",  # noqa: S608
                 (student_ref,),
             )
-            count = deleted.rowcount
+            count = int(deleted.rowcount)
             db.execute(f"VACUUM {self.table}")
         return count > 0
 
@@ -183,9 +205,15 @@ def key_table(settings: Settings) -> KeyTable:
 class Sealer:
     """Seals and opens one student's sensitive text with that student's data key."""
 
+    #: Unwrapped keys are kept this long: a shredding in another instance of the service
+    #: takes effect here within this time (in this instance, at once).
+    KEY_CACHE_S = 60.0
+
     def __init__(self, keys: KeyTable, master_key: str = "") -> None:
         self.keys = keys
         self.master = AESGCM(base64.b64decode(master_key)) if master_key else None
+        self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def _wrap(self, key: bytes, student_ref: str) -> bytes:
         if self.master is None:
@@ -199,12 +227,25 @@ class Sealer:
         return self.master.decrypt(wrapped[:12], wrapped[12:], student_ref.encode())
 
     def _key(self, student_ref: str, create: bool) -> bytes | None:
+        now = time.monotonic()
+        with self._cache_lock:
+            cached = self._cache.get(student_ref)
+            if cached is not None and now - cached[0] < self.KEY_CACHE_S:
+                self._cache.move_to_end(student_ref)
+                return cached[1]
         wrapped = self.keys.get(student_ref)
         if wrapped is None and create:
             wrapped = self.keys.put_if_absent(
                 student_ref, self._wrap(AESGCM.generate_key(256), student_ref)
             )
-        return None if wrapped is None else self._unwrap(wrapped, student_ref)
+        if wrapped is None:
+            return None
+        key = self._unwrap(wrapped, student_ref)
+        with self._cache_lock:
+            self._cache[student_ref] = (now, key)
+            while len(self._cache) > 10_000:
+                self._cache.popitem(last=False)
+        return key
 
     def seal(self, student_ref: str, text: str) -> str:
         """Sealed text (empty stays empty: there is nothing to protect)."""
@@ -235,6 +276,8 @@ class Sealer:
         }
 
     def shred(self, student_ref: str) -> bool:
+        with self._cache_lock:
+            self._cache.pop(student_ref, None)
         return self.keys.delete(student_ref)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ class ChainStore(ABC):
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self._count: int | None = None
 
     @abstractmethod
     def records_after(self, position: int, limit: int) -> list[RawRecord]:
@@ -56,6 +57,10 @@ class ChainStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    def forget_count(self) -> None:
+        """Count the chain rows again next time (after a failed append, say)."""
+        self._count = None
 
     def all_records(self, batch: int = 5000) -> Iterator[RawRecord]:
         position = 0
@@ -83,28 +88,44 @@ class SqliteChainStore(ChainStore):
     def __init__(self, name: str, path: Path) -> None:
         super().__init__(name)
         self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._count: int | None = None
+        self._exists = False  # once the events table is there, it stays
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.CHAIN} (position INTEGER PRIMARY KEY, "
-            "record_hash TEXT NOT NULL, chain_hash TEXT NOT NULL)"
-        )
-        return conn
+        """One connection, the chain table created once (not on every call)."""
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=10, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.CHAIN} (position INTEGER PRIMARY KEY, "
+                "record_hash TEXT NOT NULL, chain_hash TEXT NOT NULL)"
+            )
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def exists(self) -> bool:
+        if self._exists:
+            return True
         if not self.path.exists():
             return False
         with closing(sqlite3.connect(self.path, timeout=10)) as conn:
             row = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (self.EVENTS,)
             ).fetchone()
-        return row is not None
+        self._exists = row is not None
+        return self._exists
 
     def records_after(self, position: int, limit: int) -> list[RawRecord]:
         if not self.exists():
             return []
-        with closing(self._connect()) as conn:
+        with nullcontext(self._connect()) as conn:
             rows = conn.execute(
                 "SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
                 f"FROM {self.EVENTS} WHERE rowid > ? ORDER BY rowid LIMIT ?",
@@ -113,7 +134,7 @@ class SqliteChainStore(ChainStore):
         return [_raw(row) for row in rows]
 
     def links_after(self, position: int, limit: int) -> list[ChainLink]:
-        with closing(self._connect()) as conn:
+        with nullcontext(self._connect()) as conn:
             rows = conn.execute(
                 f"SELECT position, record_hash, chain_hash FROM {self.CHAIN} "  # noqa: S608
                 "WHERE position > ? ORDER BY position LIMIT ?",
@@ -122,7 +143,7 @@ class SqliteChainStore(ChainStore):
         return [ChainLink(int(p), str(r), str(c)) for p, r, c in rows]
 
     def head(self) -> ChainLink | None:
-        with closing(self._connect()) as conn:
+        with nullcontext(self._connect()) as conn:
             row = conn.execute(
                 f"SELECT position, record_hash, chain_hash FROM {self.CHAIN} "  # noqa: S608
                 "ORDER BY position DESC LIMIT 1"
@@ -130,12 +151,14 @@ class SqliteChainStore(ChainStore):
         return None if row is None else ChainLink(int(row[0]), str(row[1]), str(row[2]))
 
     def link_count(self) -> int:
-        with closing(self._connect()) as conn:
-            row = conn.execute(f"SELECT COUNT(*) FROM {self.CHAIN}").fetchone()  # noqa: S608
-        return int(row[0])
+        """Counted once, then kept as rows are appended (not a count of every row each time)."""
+        if self._count is None:
+            row = self._connect().execute(f"SELECT COUNT(*) FROM {self.CHAIN}").fetchone()  # noqa: S608
+            self._count = int(row[0])
+        return self._count
 
     def append(self, links: Sequence[ChainLink]) -> None:
-        with closing(self._connect()) as conn:
+        with nullcontext(self._connect()) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(
@@ -146,6 +169,8 @@ class SqliteChainStore(ChainStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        if self._count is not None:
+            self._count += len(links)
 
 
 class PostgresChainStore(ChainStore):
@@ -156,6 +181,8 @@ class PostgresChainStore(ChainStore):
         self.events = sql.Identifier(self.schema, f"{name}_events")
         self.chain = sql.Identifier(self.schema, f"{name}_chain")
         self._conn: psycopg.Connection[Any] | None = None
+        self._count: int | None = None
+        self._exists = False
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -174,12 +201,15 @@ class PostgresChainStore(ChainStore):
             self._conn = None
 
     def exists(self) -> bool:
+        if self._exists:
+            return True
         row = (
             self._connection()
             .execute("SELECT to_regclass(%s)", (f'"{self.schema}"."{self.name}_events"',))
             .fetchone()
         )
-        return bool(row and row[0])
+        self._exists = bool(row and row[0])
+        return self._exists
 
     def records_after(self, position: int, limit: int) -> list[RawRecord]:
         if not self.exists():
@@ -225,8 +255,11 @@ class PostgresChainStore(ChainStore):
         return None if row is None else ChainLink(int(row[0]), str(row[1]), str(row[2]))
 
     def link_count(self) -> int:
-        row = self._connection().execute(sql.SQL("SELECT COUNT(*) FROM {}").format(self.chain))
-        return int(row.fetchone()[0])  # type: ignore[index]
+        """Counted once, then kept as rows are appended."""
+        if self._count is None:
+            row = self._connection().execute(sql.SQL("SELECT COUNT(*) FROM {}").format(self.chain))
+            self._count = int(row.fetchone()[0])  # type: ignore[index]
+        return self._count
 
     def append(self, links: Sequence[ChainLink]) -> None:
         conn = self._connection()
@@ -235,6 +268,8 @@ class PostgresChainStore(ChainStore):
                 sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.chain),
                 [(link.position, link.record_hash, link.chain_hash) for link in links],
             )
+        if self._count is not None:
+            self._count += len(links)
 
 
 def _raw(row: Sequence[Any]) -> RawRecord:

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import anyio
@@ -129,17 +129,18 @@ class Chainer:
         )
 
     # -- running ---------------------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, active: Callable[[], bool]) -> None:
+        """Chain and anchor while ``active()`` (this instance holds the chainer's lease)."""
         nc: Client | None = None
         try:
-            while not stop.is_set():
+            while active():
                 try:
                     await anyio.to_thread.run_sync(self.chain_pending)
                     nc = await self._anchor(nc)
                 except Exception as exc:  # noqa: BLE001 - keep chaining; NATS may come back
                     log.warning("chainer step failed", store=self.store.name, error=repr(exc))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
+                    self.store.forget_count()
+                await asyncio.sleep(self.poll_s)
         finally:
             if nc is not None:
                 with contextlib.suppress(Exception):

@@ -75,6 +75,9 @@ class ServiceProcess:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        chainer = Chainer.for_settings(self.settings)  # tamper evidence for every store
+        if chainer is not None:  # one chainer per store: a singleton under a lease
+            self.messaging.singletons.setdefault("chainer", chainer.run)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -98,9 +101,7 @@ class ServiceProcess:
         http_task = asyncio.create_task(server.serve())
         nats_task = asyncio.create_task(self.messaging.run(stop))
         others = [asyncio.create_task(work(stop)) for work in self.background]
-        chainer = Chainer.for_settings(self.settings)  # tamper evidence for every store
-        if chainer is not None:
-            others.append(asyncio.create_task(chainer.run(stop)))
+
         log.info(
             "service started",
             http=f"http://{self.settings.http_host}:{self.settings.http_port}",

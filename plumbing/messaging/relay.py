@@ -147,6 +147,7 @@ class OutboxRelay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._said: dict[str, float] = {}
         self._failures = 0  # consecutive failures, for back-off
+        self._shown_at = 0.0
 
     # -- wake-up ---------------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -416,6 +417,7 @@ class OutboxRelay:
             if failure is None:
                 self._failures = 0
                 self.status.set("publishing")
+                self._show_backlog(read_upto)
                 continue
             position, ack = failure
             if ack.error_code == WRONG_LAST_SEQUENCE or ack.duplicate:
@@ -428,6 +430,16 @@ class OutboxRelay:
             # Refused (or unanswered): stay at this message; what follows waits behind it.
             self._stall(f"publish of position {position} refused: {ack.error}")
             await self._backoff(active)
+
+    def _show_backlog(self, read_upto: int) -> None:
+        """A long catch-up (a backlog, a lost stream published again) shows its progress."""
+        now = time.monotonic()
+        if now - self._shown_at < 5.0:
+            return
+        self._shown_at = now
+        store = self.status.store_position
+        if store - read_upto > self.batch_size:
+            log.info("relay catching up", stream=self.stream, position=read_upto, store=store)
 
     def _stored_prefix(
         self, prepared: list[Prepared], acks: list[Ack], last_seq: int
