@@ -36,14 +36,18 @@ browser-deps:
 browser: install browser-deps
 	$(BIN)/pytest -m browser
 
+# Fast tiers first: a red domain or application test stops the run in seconds.
 test: lint typecheck imports browser-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not system and not browser and not faults"
+	$(BIN)/pytest -m "system and not faults and not browser"
+	$(BIN)/pytest -m "faults and not browser"
+	$(BIN)/pytest -m "browser"
 
 schema: install
 	$(BIN)/lantern schema --out events/schemas
 
 bench: install
-	$(BIN)/python bench/dispatch_latency.py
+	$(BIN)/python -m lantern.benchmarks.latency
 	$(BIN)/python bench/timers.py
 	if [ -f bench/timeline.py ]; then $(BIN)/python bench/timeline.py; fi
 	$(BIN)/python bench/console.py

@@ -133,7 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         http_port=args.http_port,
         config_file=args.config,
     )
-    logs.configure(args.service)
+    logs.configure(args.service, level=os.environ.get("LANTERN_LOG_LEVEL", "INFO"))
     asyncio.run(builder(args.service)(settings).run())
 
 
