@@ -7,9 +7,9 @@ audit history, exports and the FERPA record of disclosures from these.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
+
+from events.common import Time
 
 
 class AuditRecordedV1(msgspec.Struct, frozen=True, kw_only=True, tag="audit.recorded.v1"):
@@ -30,7 +30,7 @@ class AuditRecordedV1(msgspec.Struct, frozen=True, kw_only=True, tag="audit.reco
     school_id: str | None = None
     break_glass: bool = False
     break_glass_reason: str = ""
-    at: datetime
+    at: Time
 
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {"audit.recorded.v1": AuditRecordedV1}

@@ -20,6 +20,7 @@ from lantern import (
     cli_auth,
     cli_demo,
     cli_dispatch,
+    cli_docs,
     cli_followup,
     cli_intake,
     cli_operations,
@@ -178,6 +179,7 @@ def parser() -> Parser:
     cli_demo.register(add)
     cli_auth.register(add)
     cli_operations.register(add)
+    cli_docs.register(add)
 
     status = add("status", cmd_status, "an incident and its dispatch")
     status.add_argument("incident_id")

@@ -20,6 +20,7 @@ from plumbing.access import auth
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.streams import provision
 from plumbing.settings import Settings
+from tests.replies import OpenApiReplies
 
 T = TypeVar("T")
 
@@ -47,6 +48,8 @@ class Harness:
     nats_url: str
     store: dict[str, str]
     running: dict[str, Running] = field(default_factory=dict)
+    #: each service's published reply schemas (every reply of ``call`` is checked against them)
+    contracts: dict[str, OpenApiReplies] = field(default_factory=dict)
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
     provisioned: bool = False
     #: the identity ``call`` uses unless told otherwise: a district administrator
@@ -126,6 +129,7 @@ class Harness:
     async def call(
         self, method: str, service: str, path: str, body: Any = None, token: str | None = None
     ) -> tuple[int, Any]:
+        """One HTTP request; its reply must fit the schema the service publishes for it."""
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.request(
                 method,
@@ -133,7 +137,12 @@ class Harness:
                 json=body,
                 headers=self.headers(token),
             )
-        return response.status_code, response.json()
+            if service not in self.contracts:
+                document = (await client.get(f"{self.running[service].url}/openapi.json")).json()
+                self.contracts[service] = OpenApiReplies(document)
+        reply = response.json()
+        self.contracts[service].check(method, path, response.status_code, reply)
+        return response.status_code, reply
 
     async def seed(self, schools: int = 1) -> None:
         for i in range(schools):

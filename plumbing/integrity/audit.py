@@ -26,7 +26,7 @@ from eventsourcing.domain import Aggregate
 
 from events.audit import AuditRecordedV1
 from events.subjects import Subjects
-from plumbing.domain import NotFound, Trace, TracedCreated, TracedEvent
+from plumbing.domain import NotFound, Trace, TracedCreated, TracedEvent, rfc3339
 from plumbing.envelope import Outgoing
 
 
@@ -188,7 +188,7 @@ def break_glass_row(event: AuditEntry.Recorded) -> dict[str, Any]:
         "reason": event.break_glass_reason,
         "incident_id": event.incident_id,
         "student_ref": event.student_ref,
-        "at": event.at.isoformat(),
+        "at": rfc3339(event.at),
         "reviewed": False,
         "review": None,
     }

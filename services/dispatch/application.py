@@ -25,7 +25,7 @@ from events.intake import (
     IncidentReportedV1,
     RiskReclassifiedV1,
 )
-from plumbing.domain import Conflict, NotFound, Trace
+from plumbing.domain import Conflict, NotFound, Trace, rfc3339
 from plumbing.store.application import LanternApplication
 from services.dispatch.domain.assignment import Need, choose_on_call, choose_responder
 from services.dispatch.domain.escalation import Pick, Position, next_step
@@ -360,7 +360,7 @@ class DispatchApplication(LanternApplication):
             "incident_id": str(incident_id),
             "phase": response.phase,
             "unassigned": not response.order,
-            "held_until": response.held_until.isoformat() if response.held_until else None,
+            "held_until": rfc3339(response.held_until) if response.held_until else None,
             "policy_version": response.policy.version,
             "current": current,
             "dispatches": dispatches,

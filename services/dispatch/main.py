@@ -5,8 +5,8 @@ from __future__ import annotations
 from events.intake import IntakeEvent
 from events.subjects import DISPATCH, INTAKE, Subjects
 from plumbing.integrity.audit import audited
-from plumbing.interface import operators
-from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface import docs, operators
+from plumbing.interface.commands import http_routes, nats_responders
 from plumbing.interface.guard import Guard
 from plumbing.interface.process import ServiceProcess
 from plumbing.interface.requests import utcnow
@@ -64,7 +64,7 @@ def build(settings: Settings) -> ServiceProcess:
     messaging.responders = nats_responders(
         ops, lambda name: subjects.command(DISPATCH, name), guard
     )
-    routes = [*http_routes(ops, guard), openapi_route("Lantern dispatch", ops)]
+    routes = [*http_routes(ops, guard), *docs.routes(DISPATCH, ops)]
     return ServiceProcess(
         settings=settings, app=app, routes=routes, messaging=messaging, tickers=[ticker]
     )

@@ -13,6 +13,7 @@ from collections.abc import Hashable
 from typing import Any
 from uuid import UUID
 
+from plumbing.domain import rfc3339
 from plumbing.store.local_view import LocalView
 from plumbing.timers import DueTimers
 from services.dispatch.domain.response import IncidentResponse
@@ -48,7 +49,7 @@ class DispatchBoard(LocalView):
                 event.rule,
                 event.reason,
                 event.candidates,
-                event.ack_deadline.isoformat(),
+                rfc3339(event.ack_deadline),
             )
         elif isinstance(event, R.Escalated):
             if event.from_dispatch_id is not None:
@@ -62,10 +63,10 @@ class DispatchBoard(LocalView):
                     event.rule,
                     event.detail,
                     event.candidates,
-                    event.ack_deadline.isoformat() if event.ack_deadline else None,
+                    rfc3339(event.ack_deadline) if event.ack_deadline else None,
                 )
         elif isinstance(event, R.Acknowledged):
-            self._move(event.dispatch_id, "acknowledged", acknowledged_at=event.at.isoformat())
+            self._move(event.dispatch_id, "acknowledged", acknowledged_at=rfc3339(event.at))
             for other in event.stood_down:
                 self._move(other, "stood_down")
         elif isinstance(event, R.Declined):
@@ -94,7 +95,7 @@ class DispatchBoard(LocalView):
             "responder_id": responder_id,
             "state": "assigned",
             "step": step,
-            "assigned_at": event.at.isoformat(),
+            "assigned_at": rfc3339(event.at),
             "ack_deadline": ack_deadline,
             "rule": rule,
             "reason": reason,

@@ -6,8 +6,8 @@ from events.dispatch import DispatchEvent
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
 from plumbing import care_team
 from plumbing.integrity.audit import audited
-from plumbing.interface import operators
-from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface import docs, operators
+from plumbing.interface.commands import http_routes, nats_responders
 from plumbing.interface.guard import Guard
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.feed import Feed, contract
@@ -63,7 +63,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
     messaging.responders = nats_responders(
         ops, lambda name: subjects.command(FOLLOWUP, name), guard
     )
-    routes = [*http_routes(ops, guard), openapi_route("Lantern follow-up", ops)]
+    routes = [*http_routes(ops, guard), *docs.routes(FOLLOWUP, ops)]
     return ServiceProcess(
         settings=settings,
         app=app,

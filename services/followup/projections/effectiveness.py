@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from plumbing.domain import rfc3339
 from plumbing.store.local_view import LocalView
 from services.followup.domain.plan import FollowupPlan as P
 
@@ -97,7 +98,7 @@ class Effectiveness(LocalView):
             for p in chosen:
                 groups[(p.school_id, p.period)].append(p)
             return {
-                "as_of": as_of.isoformat(),
+                "as_of": rfc3339(as_of),
                 "school_id": school_id,
                 "period": period,
                 "total": _summary(chosen, as_of),
