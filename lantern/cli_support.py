@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -15,6 +16,7 @@ import msgspec
 from events.codec import ContractError, convert
 from lantern import runfile
 from lantern.client import request
+from plumbing.domain import rfc3339
 
 T = TypeVar("T")
 
@@ -51,9 +53,14 @@ class AddCommand(Protocol):
     ) -> Parser: ...
 
 
+def _jsonable(value: Any) -> Any:
+    """Times as RFC 3339 (the form every reply uses), anything else as text."""
+    return rfc3339(value) if isinstance(value, datetime) else str(value)
+
+
 def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], str] | None = None) -> None:
     if getattr(args, "json", False) or human is None:
-        print(json.dumps(data, indent=2, default=str))
+        print(json.dumps(data, indent=2, default=_jsonable))
     else:
         print(human(data))
 

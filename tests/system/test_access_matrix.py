@@ -23,7 +23,7 @@ import pytest
 
 from events.subjects import DISPATCH, FOLLOWUP, INTAKE, RECORDS, Subjects
 from plumbing.access.auth import AUTH_HEADER
-from plumbing.interface.commands import STATUS_HEADER, Operation
+from plumbing.interface.commands import Operation
 from plumbing.interface.guard import Guard
 from plumbing.timers import system_clock
 from services.dispatch.operations import operations as dispatch_ops
@@ -31,6 +31,7 @@ from services.followup.operations import operations as followup_ops
 from services.intake.operations import operations as intake_ops
 from services.records.operations import operations as records_ops
 from tests.harness import Harness, eventually
+from tests.replies import check_nats_reply
 
 pytestmark = pytest.mark.system
 
@@ -269,7 +270,9 @@ async def test_every_role_on_every_operation_over_http_and_nats_follows_the_rule
                         timeout=5,
                         headers={AUTH_HEADER: f"Bearer {tokens[role]}"},
                     )
-                    over_nats = int((answer.headers or {})[STATUS_HEADER])
+                    over_nats = check_nats_reply(
+                        service, op.name, answer.headers or {}, msgspec.json.decode(answer.data)
+                    )
                     expected_refused = role not in ALLOWED[op.name]
                     for interface, status in (("http", http), ("nats", over_nats)):
                         if (status == 403) != expected_refused or status in (400, 401):
