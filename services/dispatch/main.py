@@ -8,6 +8,7 @@ from plumbing.integrity.audit import audited
 from plumbing.interface import docs, operators
 from plumbing.interface.commands import http_routes, nats_responders
 from plumbing.interface.guard import Guard
+from plumbing.interface.metrics import Metrics
 from plumbing.interface.process import ServiceProcess
 from plumbing.interface.requests import utcnow
 from plumbing.messaging.feed import Feed, contract
@@ -17,6 +18,7 @@ from plumbing.settings import Settings
 from plumbing.store.select import store_env
 from plumbing.timers import Ticker
 from services.dispatch import config
+from services.dispatch import metrics as service_metrics
 from services.dispatch.application import DispatchApplication
 from services.dispatch.domain.response import response_id_for
 from services.dispatch.notify import build_notifier
@@ -65,6 +67,13 @@ def build(settings: Settings) -> ServiceProcess:
         ops, lambda name: subjects.command(DISPATCH, name), guard
     )
     routes = [*http_routes(ops, guard), *docs.routes(DISPATCH, ops)]
+    metrics = Metrics(DISPATCH)
+    service_metrics.register(metrics, app)
     return ServiceProcess(
-        settings=settings, app=app, routes=routes, messaging=messaging, tickers=[ticker]
+        settings=settings,
+        app=app,
+        routes=routes,
+        messaging=messaging,
+        tickers=[ticker],
+        metrics=metrics,
     )
