@@ -105,6 +105,8 @@ def cmd_schema(args: argparse.Namespace) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
+    from lantern.lock import Locked
+    from lantern.stores import StoreChoice, StoreUnreachable
     from lantern.supervisor import Supervisor
     from plumbing.config import ConfigError
 
@@ -114,13 +116,28 @@ def cmd_up(args: argparse.Namespace) -> None:
         except ConfigError as exc:
             raise CliError(exc.reason, exc.key, EXIT_INPUT) from None
 
+    chosen = StoreChoice.from_env()
+    store = StoreChoice(
+        store=args.store or ("postgres" if args.postgres_dsn else chosen.store),
+        postgres_dsn=args.postgres_dsn or chosen.postgres_dsn,
+        postgres_schema=args.postgres_schema or chosen.postgres_schema,
+    )
     supervisor = Supervisor(
         data_dir=Path(args.data_dir),
         nats_url=args.nats_url,
         demo=args.demo,
         config=Path(args.config) if args.config else None,
+        store=store,
     )
-    raise SystemExit(supervisor.run())
+    try:
+        code = supervisor.run()
+    except StoreUnreachable as exc:
+        raise CliError(str(exc), "store", EXIT_UNREACHABLE) from None
+    except Locked as exc:
+        pid = exc.holder.pid if exc.holder else None
+        how = f"stop it first (Ctrl-C where it runs, or kill {pid})" if pid else "stop it first"
+        raise CliError(f"lantern up refused: {exc}; {how}, or use another --data-dir") from None
+    raise SystemExit(code)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -162,6 +179,25 @@ def parser() -> Parser:
     up.add_argument("--demo", action="store_true", help="seed the synthetic demo district")
     up.add_argument("--nats-url", default=None, help="use this NATS instead of an embedded one")
     up.add_argument("--config", default=None, help="TOML policy file")
+    up.add_argument(
+        "--store",
+        choices=["sqlite", "postgres"],
+        default=None,
+        help="where every service keeps its events (default sqlite under the data dir; "
+        "postgres when a DSN is given)",
+    )
+    up.add_argument(
+        "--postgres-dsn",
+        default=None,
+        metavar="DSN",
+        help='PostgreSQL connection, e.g. "host=127.0.0.1 user=postgres dbname=lantern"',
+    )
+    up.add_argument(
+        "--postgres-schema",
+        default=None,
+        metavar="NAME",
+        help="schema for the services' tables; created if missing (default public)",
+    )
 
     serve = add("serve", cmd_serve, "run one service (used by `up`)", json_flag=False)
     serve.add_argument("service", choices=list(SERVICES))

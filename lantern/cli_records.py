@@ -8,15 +8,16 @@ has ``position, event_id, type, summary, service, at, effective_at,
 recorded_at, actor, role, causation_id, correlation_id, kind, data``.
 
 ``audit verify`` reads every service's store directly (the auditor's view,
-not the services' word) and the signed anchors on NATS; exit 0 on intact
-history, 1 when a record is broken, 3 when the anchors cannot be read
-(``--offline`` skips them, and then cannot detect a cut-off tail).
+not the services' word) and the signed anchors (see ``lantern.verify_anchors``
+for where from: never a NATS it was not pointed to or did not start itself);
+exit 0 on intact history, 1 when a record is broken, 3 when the anchors or a
+store cannot be read, within seconds (``--offline`` skips the anchors, and
+then cannot detect a cut-off tail).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import json
@@ -215,40 +216,44 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from lantern import verify_anchors
     from plumbing.integrity.chain_store import chain_store_for
     from plumbing.integrity.chainer import integrity_key, verify_store
     from plumbing.integrity.verify import Checkpoint
-    from plumbing.settings import Settings
 
     data_dir = Path(args.data_dir)
-    running = _running(data_dir)
-    settings = {s: Settings.from_env(s, data_dir=data_dir) for s in SERVICES}
+    settings = _store_settings(data_dir)
     key = integrity_key(next(iter(settings.values())).dev_mode)
     stores = {s: chain_store_for(cfg) for s, cfg in settings.items()}
-    present = {s: st for s, st in stores.items() if st is not None and st.exists()}
+    try:
+        present = {s: st for s, st in stores.items() if st is not None and st.exists()}
+    except Exception as exc:  # noqa: BLE001 - an unreachable store is one line, exit 3
+        raise CliError(
+            f"stores unreadable: {exc}".splitlines()[0], "store", EXIT_UNREACHABLE
+        ) from None
     anchors: dict[str, Checkpoint] = {}
     anchor_error = ""
+    where = "skipped (--offline)"
     if not args.offline:
-        nats_url = (
-            args.nats_url
-            or running.get("nats_url")
-            or os.environ.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222")
-        )
-        prefix = os.environ.get("LANTERN_PREFIX") or running.get("prefix") or "lantern"
+        source = verify_anchors.source(data_dir, args.nats_url)
+        prefix = os.environ.get("LANTERN_PREFIX") or _running(data_dir).get("prefix") or "lantern"
         try:
-            anchors = asyncio.run(_anchors(nats_url, prefix, list(present)))
-        except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
-            anchor_error = f"anchors unreadable at {nats_url}: {exc!r}"
+            anchors = verify_anchors.read(data_dir, source, prefix, list(present))
+            where = f"checked, from {source.detail}"
+        except verify_anchors.AnchorsUnreadable as exc:
+            anchor_error = where = str(exc)
     verdicts = []
     for name, store in present.items():
         try:
             anchor = anchors.get(name)
-            verdicts.append(verify_store(store, anchor, key, require_anchor=not args.offline))
+            verdicts.append(
+                verify_store(store, anchor, key, require_anchor=not (args.offline or anchor_error))
+            )
         finally:
             store.close()
     report: dict[str, Any] = {
         "intact": all(v.intact for v in verdicts) and not anchor_error,
-        "anchors": "skipped (--offline)" if args.offline else (anchor_error or "checked"),
+        "anchors": where,
         "stores": [
             {
                 "store": v.store,
@@ -265,12 +270,38 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
             for v in verdicts
         ],
     }
-    emit(args, report, _human_verify)
     broken = sum(len(s["breaks"]) for s in report["stores"])
+    if anchor_error and not broken:
+        emit_if_json(args, report)
+        raise CliError(anchor_error, "anchors", EXIT_UNREACHABLE)
+    emit(args, report, _human_verify)
     if broken:
         raise CliError(f"{broken} broken record(s); history has been altered")
-    if anchor_error:
-        raise CliError(anchor_error, code=EXIT_UNREACHABLE)
+
+
+def emit_if_json(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """With --json the whole report still goes to stdout (the error line to stderr)."""
+    if getattr(args, "json", False):
+        emit(args, report)
+
+
+def _store_settings(data_dir: Path) -> dict[str, Any]:
+    """Each service's store settings: the environment's, else what ``up`` recorded here."""
+    from lantern.stores import StoreChoice
+    from plumbing.settings import Settings
+
+    explicit = "LANTERN_STORE" in os.environ or "LANTERN_POSTGRES_DSN" in os.environ
+    choice = (None if explicit else StoreChoice.load(data_dir)) or StoreChoice.from_env()
+    return {
+        s: Settings.from_env(
+            s,
+            data_dir=data_dir,
+            store=choice.store,
+            postgres_dsn=choice.postgres_dsn,
+            postgres_schema=choice.postgres_schema,
+        )
+        for s in SERVICES
+    }
 
 
 def _human_verify(report: dict[str, Any]) -> str:
@@ -294,19 +325,6 @@ def _running(data_dir: Path) -> dict[str, Any]:
         return runfile.read(data_dir)
     except LookupError:
         return {}
-
-
-async def _anchors(nats_url: str, prefix: str, stores: list[str]) -> dict[str, Any]:
-    import nats
-
-    from events.subjects import Subjects
-    from plumbing.integrity.chainer import latest_checkpoints
-
-    nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=0)
-    try:
-        return await latest_checkpoints(nc.jetstream(), Subjects(prefix), stores)
-    finally:
-        await nc.close()
 
 
 # -- registration ----------------------------------------------------------------------------------
@@ -334,10 +352,19 @@ def register(add: AddCommand) -> None:
     sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = sub.add_parser("verify", help="check every store's hash chain and anchors")
     verify.set_defaults(fn=cmd_audit_verify)
-    verify.add_argument("--json", action="store_true")
-    verify.add_argument("--data-dir", default=argparse.SUPPRESS)
-    verify.add_argument("--nats-url", default=None)
-    verify.add_argument("--offline", action="store_true", help="skip the anchors on NATS")
+    verify.add_argument("--json", action="store_true", help="machine-readable report")
+    verify.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    verify.add_argument(
+        "--nats-url",
+        default=None,
+        help="read the anchors from this NATS (default: the running system's, else the "
+        "data dir's own JetStream store; never a NATS it was not told of)",
+    )
+    verify.add_argument(
+        "--offline",
+        action="store_true",
+        help="skip the anchors (then a cut-off tail cannot be detected)",
+    )
     export = sub.add_parser("export", help="audit entries to stdout")
     export.set_defaults(fn=cmd_audit_export)
     export.add_argument("--format", choices=["csv", "ndjson"], required=True)

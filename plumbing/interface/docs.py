@@ -50,6 +50,20 @@ _INIT = """window.ui = SwaggerUIBundle({
 """
 
 _DOC_PATHS: dict[str, Any] = {
+    "/metrics": {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics of this service (text exposition format)",
+            "security": [],
+            "tags": ["operations"],
+            "responses": {
+                "200": {
+                    "description": "Prometheus text format 0.0.4",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "openapi_document",
