@@ -31,6 +31,10 @@ class AuditRecordedV1(msgspec.Struct, frozen=True, kw_only=True, tag="audit.reco
     break_glass: bool = False
     break_glass_reason: str = ""
     at: Time
+    # Added compatibly: an entry may stand for ``count`` identical reads by the same
+    # identity, the first at ``at`` and the last at ``last_at`` (a polling dashboard).
+    count: int = 1
+    last_at: Time | None = None
 
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {"audit.recorded.v1": AuditRecordedV1}

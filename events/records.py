@@ -152,6 +152,9 @@ class DisclosureEntryV1(msgspec.Struct, frozen=True, kw_only=True):
     outcome: str = ""
     source_id: str = ""  # the disclosure id or the audit id it comes from
     missing: list[str] = []  # required fields this line lacks (empty when complete)
+    # Added compatibly: a line may stand for ``count`` identical reads, the last at ``last_at``.
+    count: int = 1
+    last_at: Time | None = None
 
 
 class RecordOfDisclosuresV1(msgspec.Struct, frozen=True, kw_only=True):

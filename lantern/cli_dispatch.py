@@ -19,6 +19,7 @@ from events.dispatch import (
     UpdateDispatchStatusV1,
 )
 from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, validated
+from lantern.render import deadline, local, table
 
 
 def cmd_dispatches(args: argparse.Namespace) -> None:
@@ -26,17 +27,25 @@ def cmd_dispatches(args: argparse.Namespace) -> None:
         {k: v for k, v in (("responder_id", args.responder), ("state", args.state)) if v}
     )
     rows = call(args, "dispatch", "GET", "/dispatches" + (f"?{query}" if query else ""))
-    emit(
-        args,
-        rows,
-        lambda rs: (
-            "\n".join(
-                f"{r['dispatch_id']}  {r['state']:<12} {r['responder_id']:<12} {r['incident_id']} "
-                f"ack by {r['ack_deadline']}"
-                for r in rs
+    emit(args, rows, _human_dispatches)
+
+
+def _human_dispatches(rows: list[dict[str, Any]]) -> str:
+    return table(
+        "dispatches",
+        ("dispatch", "state", "responder", "incident", "assigned", "ack by"),
+        [
+            (
+                r["dispatch_id"],
+                r["state"],
+                r["responder_id"],
+                r["incident_id"],
+                local(r.get("assigned_at")),
+                deadline(r.get("ack_deadline"), open_=r["state"] == "assigned"),
             )
-            or "no dispatches"
-        ),
+            for r in sorted(rows, key=lambda r: str(r.get("assigned_at")))
+        ],
+        empty="no dispatches",
     )
 
 
@@ -105,12 +114,29 @@ def cmd_roster_list(args: argparse.Namespace) -> None:
     emit(
         args,
         rows,
-        lambda rs: "\n".join(
-            f"{r['responder_id']:<12} {r['role']:<22} {','.join(r['schools'])}"
-            f"{'' if r['available'] else '  (unavailable)'}"
-            for r in rs
+        lambda rs: table(
+            "roster",
+            ("responder", "name", "role", "schools", "available", "on call"),
+            [
+                (
+                    r["responder_id"],
+                    r["name"],
+                    r["role"],
+                    ",".join(r["schools"]) or "district",
+                    "yes" if r["available"] else "no",
+                    _shifts(r.get("shifts")),
+                )
+                for r in rs
+            ],
+            empty="nobody on the roster",
         ),
     )
+
+
+def _shifts(shifts: list[dict[str, Any]] | None) -> str:
+    if shifts is None:
+        return "round the clock"
+    return "; ".join(f"{','.join(s['days'])} {s['start']}-{s['end']}" for s in shifts) or "never"
 
 
 def parse_shift(text: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import sys
@@ -38,6 +37,7 @@ from lantern.cli_support import (
     emit,
     validated,
 )
+from lantern.render import local, table
 from lantern.services import SERVICES
 
 RECORDS = "records"
@@ -58,6 +58,8 @@ AUDIT_COLUMNS = (
     "school_id",
     "break_glass",
     "break_glass_reason",
+    "count",
+    "last_at",
     "event_id",
     "recorded_at",
     "causation_id",
@@ -90,7 +92,7 @@ def _human_timeline(body: dict[str, Any]) -> str:
     rows: list[tuple[str, ...]] = [
         (
             str(e["position"]),
-            e["at"][:23],
+            local(e["at"]),
             e["service"],
             e["type"],
             f"{e['actor']} ({e['role']})" if e.get("role") else e["actor"],
@@ -101,7 +103,7 @@ def _human_timeline(body: dict[str, Any]) -> str:
     title = f"incident {body['incident_id']}"
     if body.get("as_of"):
         title += f" as of {body['as_of']}"
-    out = [_table(title, ("#", "at", "service", "type", "who", "what"), rows)]
+    out = [table(title, ("#", "at", "service", "type", "who", "what"), rows)]
     if body.get("state"):
         out.append(_state_lines("as known then", body["state"]))
     if body.get("true_state") and body["true_state"] != body.get("state"):
@@ -122,31 +124,6 @@ def _state_lines(label: str, state: dict[str, Any]) -> str:
             f"  check-ins {len(f['checkins'])}  disclosures {f['disclosures']}",
         ]
     )
-
-
-def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A readable table: rich's when it is installed and the output is a terminal."""
-    if sys.stdout.isatty():
-        try:
-            from rich.console import Console
-            from rich.table import Table
-        except ImportError:
-            pass
-        else:
-            table = Table(title=title)
-            for name in header:
-                table.add_column(name, overflow="fold")
-            for row in rows:
-                table.add_row(*row)
-            console = Console(file=io.StringIO(), force_terminal=True, width=160)
-            console.print(table)
-            text: str = console.file.getvalue()  # type: ignore[attr-defined]
-            return text.rstrip("\n")
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-    widths[-1] = len(header[-1])
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join([title, line, "-" * len(line), *body])
 
 
 def cmd_replay(args: argparse.Namespace) -> None:
@@ -177,22 +154,78 @@ def cmd_measures(args: argparse.Namespace) -> None:
 
 def cmd_disclosures(args: argparse.Namespace) -> None:
     body = call(args, RECORDS, "GET", f"/students/{args.student_ref}/disclosures")
+    emit(args, body, _human_disclosures)
 
-    def human(b: dict[str, Any]) -> str:
-        lines = [f"record of disclosures for {b['student_ref']}"]
-        for e in b["entries"]:
-            extra = (
-                f" threat: {e['threat']}; recipients: {', '.join(e['recipients'])}"
-                if e.get("threat")
-                else ""
-            )
-            lines.append(
-                f"  {e['at']}  {e['kind']:<15} {e['party']}  ({e['legal_basis']}) "
-                f"purpose: {e['purpose']}{extra}"
-            )
-        return "\n".join(lines if b["entries"] else [*lines, "  (none)"])
 
-    emit(args, body, human)
+def _times(line: dict[str, Any]) -> str:
+    """When, and for repeated reads how often until when ("09:20, 12x until 09:31")."""
+    count = int(line.get("count") or 1)
+    if count == 1:
+        return local(line["at"])
+    return f"{local(line['at'])}, {count}x until {local(line.get('last_at'))}"
+
+
+def _threat(e: dict[str, Any]) -> str:
+    return "; ".join(x for x in (e.get("threat"), ", ".join(e.get("recipients", []))) if x)
+
+
+def _human_disclosures(b: dict[str, Any]) -> str:
+    """The whole record, as the JSON has it: disclosures, requests, officials' reads, consents."""
+    parts = [
+        table(
+            f"record of disclosures for {b['student_ref']} (34 CFR 99.32)",
+            ("when", "kind", "party", "basis", "purpose", "threat / recipients", "missing"),
+            [
+                (
+                    _times(e),
+                    e["kind"],
+                    e["party"],
+                    e["legal_basis"],
+                    e["purpose"],
+                    "; ".join(
+                        x for x in (e.get("threat"), ", ".join(e.get("recipients", []))) if x
+                    ),
+                    ", ".join(e.get("missing", [])),
+                )
+                for e in b["entries"]
+            ],
+            empty="no disclosures and no requests for access",
+        ),
+        table(
+            "reads by school officials (no 99.32 entry required)",
+            ("when", "who", "role", "interface", "incident", "outcome"),
+            [
+                (
+                    _times(e),
+                    e.get("by") or e["party"],
+                    e.get("role", ""),
+                    e.get("interface", ""),
+                    e.get("incident_id") or "-",
+                    e.get("outcome", ""),
+                )
+                for e in b.get("official_access", [])
+            ],
+            empty="none",
+        ),
+    ]
+    consents = b.get("consents", [])
+    if consents:
+        parts.append(
+            table(
+                "consents",
+                ("when", "status", "recipients", "purpose"),
+                [
+                    (
+                        local(c.get("at")),
+                        c.get("status", ""),
+                        ", ".join(c.get("recipients", [])),
+                        c.get("purpose", ""),
+                    )
+                    for c in consents
+                ],
+            )
+        )
+    return "\n\n".join(parts)
 
 
 # -- audit -----------------------------------------------------------------------------------------

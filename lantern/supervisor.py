@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
 from lantern import demo, natsserver, runfile
 from lantern.client import Unreachable, request, use_token
 from lantern.lock import DataDirLock
@@ -200,14 +202,18 @@ class Supervisor:
         return urls
 
     def wait_healthy(self, name: str, url: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                request("GET", f"{url}/health", timeout=1.0)
-                return
-            except Unreachable:
-                time.sleep(0.1)
-        raise RuntimeError(f"{name} did not become healthy at {url} within {timeout:.0f} s")
+        """Poll ``/health`` every 0.1 s until it answers; after ``timeout``, give up naming it."""
+        polling = Retrying(
+            retry=retry_if_exception_type(Unreachable),
+            wait=wait_fixed(0.1),
+            stop=stop_after_delay(timeout),
+        )
+        try:
+            polling(request, "GET", f"{url}/health", timeout=1.0)
+        except RetryError:
+            raise RuntimeError(
+                f"{name} did not become healthy at {url} within {timeout:.0f} s"
+            ) from None
 
     def run(self) -> int:
         """Run until a signal; raises ``lantern.lock.Locked`` if another holds the data dir."""

@@ -52,6 +52,7 @@ class Harness:
     contracts: dict[str, OpenApiReplies] = field(default_factory=dict)
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
     provisioned: bool = False
+    audit_repeat_window_s: float = 60.0  # the production default
     #: the identity ``call`` uses unless told otherwise: a district administrator
     default_token: str = field(
         default_factory=lambda: auth.issue(
@@ -84,6 +85,7 @@ class Harness:
             config_file=self.config_file,
             auth_secret=TEST_AUTH_SECRET,
             partitions=self.subjects.partitions,
+            audit_repeat_window_s=self.audit_repeat_window_s,
         )
 
     async def provision(self) -> None:

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
 from events.dispatch import AddResponderV1
 from events.intake import (
@@ -35,6 +36,10 @@ from services.dispatch.domain.roster import ROSTER_ID, Responder, Roster, Shift
 from services.dispatch.projections import ACTIVE_STATES, DispatchBoard, DispatchTimers
 
 T = TypeVar("T")
+#: A write that lost an optimistic-concurrency race is decided again on fresh state, 4 times.
+_ON_CONCURRENT_WRITE = Retrying(
+    retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(4), reraise=False
+)
 TIMER_ACTOR = "service:dispatch-timer"
 
 
@@ -295,12 +300,14 @@ class DispatchApplication(LanternApplication):
         self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        for _ in range(4):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue  # someone else wrote first: reload and decide again
-        raise Conflict("the dispatch changed concurrently too often; try again", "dispatch_id")
+        """Someone else wrote first (optimistic concurrency): reload and decide again."""
+        try:
+            result: T = _ON_CONCURRENT_WRITE.copy()(attempt)
+        except RetryError:
+            raise Conflict(
+                "the dispatch changed concurrently too often; try again", "dispatch_id"
+            ) from None
+        return result
 
     # -- timers ----------------------------------------------------------------------------
     def fire(self, key: Hashable, due_at: datetime, now: datetime) -> bool:

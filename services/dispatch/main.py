@@ -75,5 +75,6 @@ def build(settings: Settings) -> ServiceProcess:
         routes=routes,
         messaging=messaging,
         tickers=[ticker],
+        background=[guard.repeat_flusher],
         metrics=metrics,
     )

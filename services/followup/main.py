@@ -73,7 +73,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
         app=app,
         routes=routes,
         messaging=messaging,
-        background=[reporter.run],
+        background=[guard.repeat_flusher, reporter.run],
         tickers=[ticker],
         metrics=metrics,
     )

@@ -33,4 +33,10 @@ def build(settings: Settings) -> ServiceProcess:
     command = lambda name: subjects.command(RECORDS, name)  # noqa: E731
     messaging.responders = nats_responders(ops, command, guard)
     routes = [*http_routes(ops, guard), *docs.routes(RECORDS, ops)]
-    return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)
+    return ServiceProcess(
+        settings=settings,
+        app=app,
+        routes=routes,
+        messaging=messaging,
+        background=[guard.repeat_flusher],
+    )
