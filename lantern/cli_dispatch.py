@@ -18,8 +18,9 @@ from events.dispatch import (
     SwapShiftV1,
     UpdateDispatchStatusV1,
 )
+from lantern import cli_oneroster
 from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, validated
-from lantern.render import deadline, local, table
+from lantern.render import deadline, local, progress, table
 
 
 def cmd_dispatches(args: argparse.Namespace) -> None:
@@ -209,7 +210,12 @@ def cmd_roster_import(args: argparse.Namespace) -> None:
         raise CliError(f"cannot read {args.file}: {exc.strerror}", "file", EXIT_INPUT) from None
     if not rows:
         raise CliError("the CSV file has no rows", "file", EXIT_INPUT)
-    command = validated({"responders": [responder_data(r) for r in rows]}, ImportRosterV1)
+    with progress("rows read", len(rows)) as read:
+        responders = []
+        for row in rows:
+            responders.append(responder_data(row))
+            read.advance()
+    command = validated({"responders": responders}, ImportRosterV1)
     emit(
         args,
         call(args, "dispatch", "POST", "/roster/import", command),
@@ -324,6 +330,7 @@ def register(add: AddCommand) -> None:
     added.add_argument("--timezone", default="UTC")
     imported = action("import", cmd_roster_import, "import responders from a CSV file")
     imported.add_argument("file")
+    cli_oneroster.register(actions)
     avail = action("availability", cmd_roster_availability, "mark a responder (un)available")
     avail.add_argument("--id", required=True)
     avail.add_argument("--available", choices=["yes", "no"], required=True)

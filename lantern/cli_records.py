@@ -37,7 +37,7 @@ from lantern.cli_support import (
     emit,
     validated,
 )
-from lantern.render import local, table
+from lantern.render import local, progress, table
 from lantern.services import SERVICES
 
 RECORDS = "records"
@@ -238,14 +238,17 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
     }
     validated({k: v for k, v in pairs.items() if v}, ListAuditV1)
     rows = call(args, RECORDS, "GET", f"/audit{_query(pairs)}")
-    if args.format == "ndjson":
+    with progress("audit entries exported", len(rows)) as written:
+        if args.format == "ndjson":
+            for row in rows:
+                sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
+                written.advance()
+            return
+        writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
         for row in rows:
-            sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
-        return
-    writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in AUDIT_COLUMNS})
+            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in AUDIT_COLUMNS})
+            written.advance()
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
