@@ -295,3 +295,29 @@ MESSAGES.update(
         "query.list_roster.v1": ListRosterV1,
     }
 )
+
+
+# -- calendar feeds ----------------------------------------------------------------------------
+
+
+class IssueCalendarFeedV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new secret calendar URL for a responder's on-call shifts and check-ins.
+
+    Any earlier URL of theirs stops working.
+    """
+
+    responder_id: Ref
+
+
+class RevokeCalendarFeedV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The responder's calendar URL stops working (a lost phone, a leaked link)."""
+
+    responder_id: Ref
+
+
+MESSAGES.update(
+    {
+        "command.issue_calendar_feed.v1": IssueCalendarFeedV1,
+        "command.revoke_calendar_feed.v1": RevokeCalendarFeedV1,
+    }
+)

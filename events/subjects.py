@@ -364,6 +364,10 @@ COMMANDS: dict[str, dict[str, Command]] = {
         "acknowledge_dispatch": Command("command.acknowledge_dispatch.v1", _DISPATCH),
         "decline_dispatch": Command("command.decline_dispatch.v1", _DISPATCH),
         "update_dispatch_status": Command("command.update_dispatch_status.v1", _DISPATCH),
+        "issue_calendar_feed": _created("command.issue_calendar_feed.v1", "reply.calendar_feed.v1"),
+        "revoke_calendar_feed": Command(
+            "command.revoke_calendar_feed.v1", "reply.calendar_feed.v1"
+        ),
     },
     FOLLOWUP: {
         "list_plans": Command("query.list_plans.v1", "reply.plan.v1[]"),

@@ -19,7 +19,15 @@ from events.dispatch import (
     UpdateDispatchStatusV1,
 )
 from lantern import cli_oneroster
-from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, validated
+from lantern.cli_support import (
+    EXIT_INPUT,
+    AddCommand,
+    CliError,
+    call,
+    emit,
+    service_url,
+    validated,
+)
 from lantern.render import deadline, local, progress, table
 
 
@@ -283,6 +291,24 @@ def cmd_roster_swap(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_calendar(args: argparse.Namespace) -> None:
+    """Issue (or replace) or revoke a responder's secret calendar URL."""
+    path = f"/calendar/feeds/{args.as_}" + ("/revoke" if args.action == "revoke" else "")
+    reply = call(args, "dispatch", "POST", path, {"responder_id": args.as_}, actor=args.as_)
+    if reply.get("path"):
+        reply["url"] = service_url(args, "dispatch") + reply["path"]
+    emit(
+        args,
+        reply,
+        lambda r: (
+            f"subscribe to {r['url']}\n(anyone with this URL can read your shifts and check-in "
+            "times; `lantern calendar revoke` ends it)"
+            if r["active"]
+            else f"calendar feed of {r['responder_id']} revoked"
+        ),
+    )
+
+
 def register(add: AddCommand) -> None:
     dispatches = add("dispatches", cmd_dispatches, "list dispatches")
     dispatches.add_argument("--responder", default=None)
@@ -305,6 +331,14 @@ def register(add: AddCommand) -> None:
     )
     update.add_argument("--to", default="", help="for handed_off: to whom (EMS, guardian...)")
     update.add_argument("--note", default="")
+
+    calendar = add("calendar", cmd_calendar, "your on-call shifts and check-ins as a calendar")
+    calendar.add_argument(
+        "action",
+        choices=["issue", "revoke"],
+        help="issue: a new secret iCalendar URL (replacing any earlier one); revoke: end it",
+    )
+    calendar.add_argument("--as", dest="as_", required=True, metavar="RESPONDER_ID")
 
     roster = add("roster", cmd_roster_list, "the roster: list (default), add, import, ...")
     actions = roster.add_subparsers(dest="roster_action")

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from lantern import lock, natsserver, runfile
 
-#: The most an unreachable NATS may cost (the CLI answers within 5 s in all).
-DEADLINE_S = 4.0
+#: The most an unreachable NATS may cost (the CLI answers within 5 s in all, start-up included).
+DEADLINE_S = 3.0
 
 
 class AnchorsUnreadable(Exception):
@@ -78,6 +80,7 @@ def read(data_dir: Path, where: Source, prefix: str, stores: list[str]) -> dict[
     if where.kind == "none":
         raise AnchorsUnreadable(where.detail)
     if where.kind != "embedded":
+        _reachable(where.url, where)
         return _within(_latest(where.url, prefix, stores), where)
     try:
         held = lock.DataDirLock(data_dir, "lantern audit verify").acquire()
@@ -105,6 +108,18 @@ def read(data_dir: Path, where: Source, prefix: str, stores: list[str]) -> dict[
                 server.kill()
     finally:
         held.release()
+
+
+def _reachable(url: str, where: Source) -> None:
+    """Refuse at once when nothing listens (nats-py would retry until the deadline)."""
+    parsed = urlparse(url)
+    try:
+        socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 4222), timeout=DEADLINE_S / 2
+        ).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AnchorsUnreadable(f"anchors unreachable: {where.detail}: {reason}") from None
 
 
 def _within(reading: Any, where: Source) -> dict[str, Any]:

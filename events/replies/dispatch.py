@@ -105,7 +105,21 @@ class ResponseViewV1(msgspec.Struct, frozen=True, kw_only=True):
     escalations: list[EscalationV1]
 
 
+class CalendarFeedV1(msgspec.Struct, frozen=True, kw_only=True):
+    """A responder's iCalendar feed: ``path`` (on the dispatch service) while it is active.
+
+    The path holds the secret; whoever has it can read the feed (shifts and
+    check-in times, never student details), so it is shown once and can be
+    revoked or replaced at any time.
+    """
+
+    responder_id: str
+    active: bool
+    path: str | None = None
+
+
 MESSAGES: dict[str, type[msgspec.Struct]] = {
+    "reply.calendar_feed.v1": CalendarFeedV1,
     "reply.responder.v1": ResponderV1,
     "reply.responder_changed.v1": ResponderChangedV1,
     "reply.roster_imported.v1": RosterImportedV1,

@@ -20,6 +20,7 @@ from plumbing.timers import Ticker
 from services.dispatch import config
 from services.dispatch import metrics as service_metrics
 from services.dispatch.application import DispatchApplication
+from services.dispatch.calendar import CalendarFeedService
 from services.dispatch.domain.response import response_id_for
 from services.dispatch.notify import build_notifier
 from services.dispatch.operations import operations
@@ -31,6 +32,7 @@ def build(settings: Settings) -> ServiceProcess:
     cfg = config.load(settings.config_file)
     app = DispatchApplication(env=store_env(settings), policy=cfg.policy())
     guard = Guard.from_settings(settings, app)
+    calendar = CalendarFeedService(app, subjects, settings.nats_url, guard.on_behalf_of)
     relay = OutboxRelay(
         app=app,
         service=DISPATCH,
@@ -62,11 +64,20 @@ def build(settings: Settings) -> ServiceProcess:
         singletons={"ticker": ticker.run, "notifier": notifier.run},
         after_commit=app.after_batch,
     )
-    ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
+    ops = [
+        *operations(app),
+        *calendar.operations(),
+        *guard.operations(),
+        *operators.operations(messaging),
+    ]
     messaging.responders = nats_responders(
         ops, lambda name: subjects.command(DISPATCH, name), guard
     )
-    routes = [*http_routes(ops, guard), *docs.routes(DISPATCH, ops)]
+    routes = [
+        *http_routes(ops, guard),
+        *calendar.routes(),
+        *docs.routes(DISPATCH, ops, extra_paths=calendar.PATHS),
+    ]
     metrics = Metrics(DISPATCH)
     service_metrics.register(metrics, app)
     return ServiceProcess(
@@ -75,6 +86,6 @@ def build(settings: Settings) -> ServiceProcess:
         routes=routes,
         messaging=messaging,
         tickers=[ticker],
-        background=[guard.repeat_flusher],
+        background=[guard.repeat_flusher, calendar.run],
         metrics=metrics,
     )

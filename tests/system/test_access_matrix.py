@@ -26,6 +26,7 @@ from plumbing.access.auth import AUTH_HEADER
 from plumbing.interface.commands import Operation
 from plumbing.interface.guard import Guard
 from plumbing.timers import system_clock
+from services.dispatch.calendar import CalendarFeedService
 from services.dispatch.operations import operations as dispatch_ops
 from services.followup.operations import operations as followup_ops
 from services.intake.operations import operations as intake_ops
@@ -71,6 +72,8 @@ ALLOWED: dict[str, set[str]] = {
     "acknowledge_dispatch": {P, S, A},
     "decline_dispatch": {P, S, A},
     "update_dispatch_status": {P, S, A},
+    "issue_calendar_feed": {P, A},  # your own feed (an administrator: anyone's)
+    "revoke_calendar_feed": {P, S, A},
     # follow-up
     "list_plans": {P, S, C, A},
     "show_plan": {P, S, C, A},
@@ -229,7 +232,8 @@ def operations(harness: Harness, service: str) -> list[Operation[Any]]:
     if service == INTAKE:
         return [*intake_ops(app), *shared]
     if service == DISPATCH:
-        return [*dispatch_ops(app), *shared]
+        feeds = CalendarFeedService(app, harness.subjects, harness.nats_url, lambda _: {})
+        return [*dispatch_ops(app), *feeds.operations(), *shared]
     if service == RECORDS:
         return [*records_ops(app), *shared]
     return [*followup_ops(app, system_clock), *shared]
