@@ -20,9 +20,9 @@ pytestmark = pytest.mark.system
 
 @pytest.fixture
 async def harness(
-    subjects: Subjects, nats_url: str, tmp_path: object, clean_streams: None
+    subjects: Subjects, nats_url: str, store: dict[str, str], clean_streams: None
 ) -> AsyncIterator[Harness]:
-    harness = Harness(subjects, nats_url, {"store": "sqlite", "data_dir": str(tmp_path)})
+    harness = Harness(subjects, nats_url, store)
     for service in ("intake", "dispatch"):
         await harness.start(service)
     await harness.seed()  # school s0, responder r-a
