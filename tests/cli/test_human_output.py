@@ -8,6 +8,7 @@ import pty
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from lantern import render
 from lantern.cli import EXHAUSTED, _human_status
@@ -36,7 +37,7 @@ def test_a_piped_table_is_plain_text_with_a_header_line() -> None:
 
 def test_dispatches_show_the_deadline_of_an_open_dispatch_and_not_of_a_done_one() -> None:
     soon = datetime.now(UTC) + timedelta(minutes=4, seconds=20)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "dispatch_id": "d-1",
             "state": "assigned",
