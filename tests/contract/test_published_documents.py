@@ -8,6 +8,7 @@ and openapi-spec-validator.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import tempfile
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from openapi_spec_validator import validate
@@ -67,11 +69,19 @@ def http_operations(process: ServiceProcess) -> dict[str, str]:
     return out
 
 
-def document_of(process: ServiceProcess, path: str) -> dict[str, Any]:
-    from starlette.testclient import TestClient
+def get(process: ServiceProcess, path: str) -> httpx.Response:
+    """One GET against the process's ASGI app, in memory (nothing listens)."""
 
-    with TestClient(process.asgi()) as client:
-        response = client.get(path)
+    async def fetch() -> httpx.Response:
+        transport = httpx.ASGITransport(app=process.asgi())
+        async with httpx.AsyncClient(transport=transport, base_url="http://lantern") as client:
+            return await client.get(path)
+
+    return asyncio.run(fetch())
+
+
+def document_of(process: ServiceProcess, path: str) -> dict[str, Any]:
+    response = get(process, path)
     assert response.status_code == 200
     document: dict[str, Any] = response.json()
     return document
@@ -236,16 +246,13 @@ def test_creates_document_201_and_a_repeated_report_200() -> None:
 def test_the_docs_page_and_its_assets_are_served_by_lantern_itself(
     processes: dict[str, ServiceProcess],
 ) -> None:
-    from starlette.testclient import TestClient
-
-    with TestClient(processes["intake"].asgi()) as client:
-        page = client.get("/docs")
-        assert page.status_code == 200
-        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-        assert sources, page.text
-        for source in sources:
-            assert not source.startswith(("http:", "https:", "//")), source
-            assert client.get(f"/{source}").status_code == 200, source
+    page = get(processes["intake"], "/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources, page.text
+    for source in sources:
+        assert not source.startswith(("http:", "https:", "//")), source
+        assert get(processes["intake"], f"/{source}").status_code == 200, source
 
 
 # -- timestamps ------------------------------------------------------------------------------------
