@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: install up test lint typecheck imports unit system bench schema clean browser-deps browser
+.PHONY: install js up test lint typecheck imports unit system bench schema clean browser-deps browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,6 +14,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The JavaScript checks (AsyncAPI parser, the official NATS client) run from pytest with Node 20.
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+js: $(JS_STAMP)
 
 up: install
 	$(BIN)/lantern up --demo
@@ -37,7 +46,7 @@ browser: install browser-deps
 	$(BIN)/pytest -m browser
 
 # Fast tiers first: a red domain or application test stops the run in seconds.
-test: lint typecheck imports browser-deps
+test: lint typecheck imports browser-deps js
 	$(BIN)/pytest -m "not system and not browser and not faults"
 	$(BIN)/pytest -m "system and not faults and not browser"
 	$(BIN)/pytest -m "faults and not browser"
@@ -53,4 +62,4 @@ bench: install
 	$(BIN)/python bench/console.py
 
 clean:
-	rm -rf $(VENV) .lantern .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .lantern .mypy_cache .pytest_cache .ruff_cache $(JS)/node_modules

@@ -21,11 +21,32 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
+_BARS: dict[str, tuple[Any, Any]] = {}
+
+
 def progress(label: str, done: int, total: int, started: float) -> None:
-    elapsed = time.monotonic() - started
-    print(f"\r{label}: {done}/{total} ({elapsed:5.1f} s)", end="", file=sys.stderr, flush=True)
+    """A progress bar on stderr (rich), updated to ``done`` of ``total``; closed when done.
+
+    ``started`` (monotonic) is when the work began, so the elapsed time includes set-up.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if label not in _BARS:
+        bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[elapsed]}"),
+            transient=False,
+        )
+        bar.console.file = sys.stderr
+        bar.start()
+        _BARS[label] = (bar, bar.add_task(label, total=total, elapsed=""))
+    bar, task = _BARS[label]
+    bar.update(task, completed=done, elapsed=f"{time.monotonic() - started:5.1f} s")
     if done >= total:
-        print(file=sys.stderr)
+        bar.stop()
+        del _BARS[label]
 
 
 def write(name: str, figures: dict[str, Any]) -> Path:

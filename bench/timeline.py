@@ -33,6 +33,7 @@ from uuid import UUID, uuid4
 import msgspec
 import psycopg
 
+from bench.common import progress
 from events import headers as h
 from events.dispatch import (
     DispatchAcknowledgedV1,
@@ -162,14 +163,12 @@ def story(n: int, incident: UUID) -> Iterator[tuple[str, msgspec.Struct, dict[st
 def seed(app: RecordsApplication, ids: list[UUID], first: int, last: int) -> float:
     """Store incidents ``first``..``last - 1``; returns seconds taken."""
     began = time.perf_counter()
+    started = time.monotonic()
     for batch_start in range(first, last, BATCH):
         batch_end = min(last, batch_start + BATCH)
         messages = [m for n in range(batch_start, batch_end) for m in story(n, ids[n])]
         app.record(*app.absorb(messages))
-        done = batch_end - first
-        rate = done / (time.perf_counter() - began)
-        print(f"\r  seeded {batch_end:>7,} incidents ({rate:,.0f}/s)", end="", file=sys.stderr)
-    print(file=sys.stderr)
+        progress(f"seeding to {last:,} incidents", batch_end - first, last - first, started)
     return time.perf_counter() - began
 
 
@@ -179,15 +178,15 @@ def measure(app: RecordsApplication, ids: list[UUID], queries: int) -> dict[str,
     for incident in rng.sample(ids, min(200, len(ids))):
         app.timeline(ShowTimelineV1(incident_id=incident))
     samples = []
+    started = time.monotonic()
     for i in range(queries):
         incident = ids[rng.randrange(len(ids))]
         began = time.perf_counter()
         body = app.timeline(ShowTimelineV1(incident_id=incident))
         samples.append((time.perf_counter() - began) * 1000)
         assert len(body["entries"]) == 8
-        if i % 200 == 0:
-            print(f"\r  queried {i:>5}/{queries}", end="", file=sys.stderr)
-    print(f"\r  queried {queries}/{queries}", file=sys.stderr)
+        if i % 200 == 0 or i == queries - 1:
+            progress("timeline queries", i + 1, queries, started)
     samples.sort()
     return {
         "queries": queries,

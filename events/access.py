@@ -6,13 +6,12 @@ HTTP).  Audit entries themselves are ``events.audit.AuditRecordedV1``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
-from events.common import Note, Reason, Ref
+from events.common import Note, Reason, Ref, Time
 
 Minutes = Annotated[int, msgspec.Meta(ge=1, le=60)]
 
@@ -29,7 +28,7 @@ class BreakGlassGrantedV1(msgspec.Struct, frozen=True, kw_only=True):
     """A short-lived token carrying the grant; send it instead of the usual one."""
 
     token: str
-    until: datetime
+    until: Time
     audit_id: str
 
 

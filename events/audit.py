@@ -7,9 +7,9 @@ audit history, exports and the FERPA record of disclosures from these.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
+
+from events.common import Time
 
 
 class AuditRecordedV1(msgspec.Struct, frozen=True, kw_only=True, tag="audit.recorded.v1"):
@@ -30,7 +30,11 @@ class AuditRecordedV1(msgspec.Struct, frozen=True, kw_only=True, tag="audit.reco
     school_id: str | None = None
     break_glass: bool = False
     break_glass_reason: str = ""
-    at: datetime
+    at: Time
+    # Added compatibly: an entry may stand for ``count`` identical reads by the same
+    # identity, the first at ``at`` and the last at ``last_at`` (a polling dashboard).
+    count: int = 1
+    last_at: Time | None = None
 
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {"audit.recorded.v1": AuditRecordedV1}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 
-from events.common import NonEmpty, Note, Reason, Ref
+from events.common import NonEmpty, Note, Reason, Ref, Time
 from events.vocabulary import ResponderRole, RiskLevel
 
 # -- integration events ------------------------------------------------------------------
@@ -24,10 +23,10 @@ class ResponderAssignedV1(
     responder_id: str
     school_id: str
     risk: RiskLevel
-    assigned_at: datetime
+    assigned_at: Time
     rule: str
     # Added compatibly (optional, with defaults): older readers ignore them.
-    ack_deadline: datetime | None = None
+    ack_deadline: Time | None = None
     step: str = "initial"  # initial | next_responder | supervisor | district_crisis_lead
 
 
@@ -50,7 +49,7 @@ class DispatchAcknowledgedV1(
     incident_id: UUID
     dispatch_id: UUID
     responder_id: str
-    at: datetime
+    at: Time
 
 
 class DispatchDeclinedV1(
@@ -60,7 +59,7 @@ class DispatchDeclinedV1(
     dispatch_id: UUID
     responder_id: str
     reason: str
-    at: datetime
+    at: Time
 
 
 class DispatchEscalatedV1(
@@ -74,7 +73,7 @@ class DispatchEscalatedV1(
     step: str  # next_responder | supervisor | district_crisis_lead
     to_responder_id: str | None
     to_dispatch_id: UUID | None
-    at: datetime
+    at: Time
 
 
 class DispatchStatusChangedV1(
@@ -90,7 +89,7 @@ class DispatchStatusChangedV1(
     risk: RiskLevel
     status: str  # en_route | with_student | stabilized | handed_off | resolved
     handed_off_to: str = ""
-    at: datetime
+    at: Time
 
 
 class ResponderPagedV1(
@@ -104,7 +103,7 @@ class ResponderPagedV1(
     kind: str  # page | escalation | stand_down
     school_id: str
     risk: RiskLevel
-    ack_deadline: datetime | None
+    ack_deadline: Time | None
     message: str = "Open Lantern to view"
 
 
@@ -115,7 +114,7 @@ class NoResponderEligibleV1(
 
     incident_id: UUID
     school_id: str
-    at: datetime
+    at: Time
     reason: str
 
 
@@ -132,7 +131,7 @@ class NotificationDeliveryV1(
     outcome: str  # delivered | failed | skipped
     detail: str
     attempts: int
-    at: datetime
+    at: Time
 
 
 DispatchEvent = (
@@ -209,8 +208,8 @@ class AddOverrideV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """On or off call for an interval, whatever the weekly pattern says."""
 
     responder_id: Ref
-    start: datetime
-    end: datetime
+    start: Time
+    end: Time
     on_call: bool
     reason: Reason
 
@@ -220,8 +219,8 @@ class SwapShiftV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     from_responder_id: Ref
     to_responder_id: Ref
-    start: datetime
-    end: datetime
+    start: Time
+    end: Time
     reason: Reason
 
 
@@ -294,5 +293,31 @@ MESSAGES.update(
         "query.show_response.v1": ShowResponseV1,
         "query.list_dispatches.v1": ListDispatchesV1,
         "query.list_roster.v1": ListRosterV1,
+    }
+)
+
+
+# -- calendar feeds ----------------------------------------------------------------------------
+
+
+class IssueCalendarFeedV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new secret calendar URL for a responder's on-call shifts and check-ins.
+
+    Any earlier URL of theirs stops working.
+    """
+
+    responder_id: Ref
+
+
+class RevokeCalendarFeedV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The responder's calendar URL stops working (a lost phone, a leaked link)."""
+
+    responder_id: Ref
+
+
+MESSAGES.update(
+    {
+        "command.issue_calendar_feed.v1": IssueCalendarFeedV1,
+        "command.revoke_calendar_feed.v1": RevokeCalendarFeedV1,
     }
 )

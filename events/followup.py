@@ -9,17 +9,16 @@ articulable threat and the recipients of an emergency disclosure, because
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
-from events.common import NonEmpty, Note, Reason, Ref
+from events.common import NonEmpty, Note, Reason, Ref, Time
 from events.vocabulary import Category, RiskLevel
 
-AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]  # a time with its UTC offset
+AwareTime = Time
 Item = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Items = Annotated[list[Item], msgspec.Meta(max_length=50)]
 
@@ -114,7 +113,7 @@ class PlanOpenedV1(msgspec.Struct, frozen=True, kw_only=True, tag="followup.plan
     owner_id: str
     protocol_version: int
     checkins: int
-    opened_at: datetime
+    opened_at: Time
 
 
 class PlanReassignedV1(
@@ -124,7 +123,7 @@ class PlanReassignedV1(
     incident_id: UUID
     owner_id: str
     previous_owner_id: str
-    at: datetime
+    at: Time
 
 
 class FollowupNoticeV1(msgspec.Struct, frozen=True, kw_only=True, tag="followup.notice.v1"):
@@ -137,8 +136,8 @@ class FollowupNoticeV1(msgspec.Struct, frozen=True, kw_only=True, tag="followup.
     incident_id: UUID
     school_id: str
     item_id: UUID  # the check-in or referral concerned
-    due_at: datetime | None
-    at: datetime
+    due_at: Time | None
+    at: Time
     message: str = "Open Lantern to view"
 
 
@@ -153,10 +152,10 @@ class CheckinRecordedV1(
     checkin_id: UUID
     slot: str
     state: CheckinState
-    due_at: datetime
-    at: datetime
+    due_at: Time
+    at: Time
     outcome: CheckinOutcome | None = None
-    rescheduled_to: datetime | None = None
+    rescheduled_to: Time | None = None
 
 
 class RenewedRiskReportedV1(
@@ -168,7 +167,7 @@ class RenewedRiskReportedV1(
     incident_id: UUID
     checkin_id: UUID
     new_incident_id: UUID
-    at: datetime
+    at: Time
 
 
 class ReferralChangedV1(
@@ -180,7 +179,7 @@ class ReferralChangedV1(
     referral_id: UUID
     resource_id: str
     state: ReferralState
-    at: datetime
+    at: Time
     blocked: bool = False  # a consent the referral relied on was withdrawn
 
 
@@ -195,7 +194,7 @@ class ConsentChangedV1(
     status: str  # granted | withdrawn
     given_by_role: ConsentGiver
     recipients: list[str]
-    at: datetime
+    at: Time
 
 
 class GuardianNotificationRecordedV1(
@@ -207,7 +206,7 @@ class GuardianNotificationRecordedV1(
     incident_id: UUID
     school_id: str
     notified: bool
-    at: datetime
+    at: Time
     method: ContactMethod | None = None
     reason: NotNotifiedReason | None = None
 
@@ -229,7 +228,7 @@ class DisclosureRecordedV1(
     threat: str  # the articulable and significant threat (emergency disclosures only)
     recipients: list[str]
     by: str
-    at: datetime
+    at: Time
 
 
 FollowupEvent = (

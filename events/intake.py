@@ -5,14 +5,14 @@ Minimum necessary on the wire: a pseudonymous student reference, never names or 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
-from events.common import NonEmpty, Note, Reason, Ref
+from events.common import NonEmpty, Note, Reason, Ref, Time
 from events.vocabulary import Category, RiskLevel
 
 # -- integration events ------------------------------------------------------------------
@@ -28,7 +28,7 @@ class IncidentReportedV1(
     student_ref: str
     categories: list[Category]
     risk: RiskLevel
-    reported_at: datetime
+    reported_at: Time
     # Added compatibly (optional, with defaults): older readers ignore them.
     location: str = ""
     immediate_danger: bool = False
@@ -43,7 +43,7 @@ class ReportLinkedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.repo
     report_id: UUID
     school_id: str
     risk: RiskLevel
-    at: datetime
+    at: Time
 
 
 class RiskReclassifiedV1(
@@ -56,7 +56,7 @@ class RiskReclassifiedV1(
     previous_risk: RiskLevel
     reason: str
     by: str
-    at: datetime
+    at: Time
 
 
 class IncidentCorrectedV1(
@@ -69,8 +69,8 @@ class IncidentCorrectedV1(
     value: str | None
     reason: str
     by: str
-    at: datetime
-    effective_at: datetime
+    at: Time
+    effective_at: Time
 
 
 class IncidentNotedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_noted.v1"):
@@ -78,7 +78,7 @@ class IncidentNotedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.inc
 
     incident_id: UUID
     by: str
-    at: datetime
+    at: Time
 
 
 class IncidentCancelledV1(
@@ -89,13 +89,13 @@ class IncidentCancelledV1(
     incident_id: UUID
     reason: str
     by: str
-    at: datetime
+    at: Time
 
 
 class IncidentClosedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_closed.v1"):
     incident_id: UUID
     by: str
-    at: datetime
+    at: Time
 
 
 IntakeEvent = (
@@ -126,7 +126,7 @@ ReporterRole = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[A-Za-z0-9_
 Language = Annotated[
     str, msgspec.Meta(max_length=35, pattern=r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$")
 ]
-AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
+AwareTime = Time
 
 
 class ScreenerV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

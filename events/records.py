@@ -12,13 +12,14 @@ cutting the newest records off a store (and off its chain table) is detected.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 
-AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
+from events.common import Time
+
+AwareTime = Time
 Position = Annotated[int, msgspec.Meta(ge=0)]
 Filter = Annotated[str, msgspec.Meta(max_length=64)]
 
@@ -96,20 +97,21 @@ class TimelineEntryV1(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     summary: str
     service: str
-    at: datetime
-    effective_at: datetime
-    recorded_at: datetime | None
+    at: Time
+    effective_at: Time
+    recorded_at: Time | None
     actor: str
     role: str
     causation_id: str
     correlation_id: str
     data: dict[str, Any] = {}
+    kind: str = "event"  # event | access (an audited read, with ``access=true``)
 
 
 class TimelineV1(msgspec.Struct, frozen=True, kw_only=True):
     incident_id: UUID
     entries: list[TimelineEntryV1]
-    as_of: datetime | None = None
+    as_of: Time | None = None
     position: int | None = None
     state: dict[str, Any] | None = None
     true_state: dict[str, Any] | None = None
@@ -135,7 +137,7 @@ class DisclosureEntryV1(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     kind: str  # disclosure | access_request
-    at: datetime
+    at: Time
     party: str
     purpose: str
     legal_basis: str
@@ -150,6 +152,9 @@ class DisclosureEntryV1(msgspec.Struct, frozen=True, kw_only=True):
     outcome: str = ""
     source_id: str = ""  # the disclosure id or the audit id it comes from
     missing: list[str] = []  # required fields this line lacks (empty when complete)
+    # Added compatibly: a line may stand for ``count`` identical reads, the last at ``last_at``.
+    count: int = 1
+    last_at: Time | None = None
 
 
 class RecordOfDisclosuresV1(msgspec.Struct, frozen=True, kw_only=True):
@@ -177,7 +182,7 @@ class IntegrityCheckpointV1(
     position: int
     chain_hash: str
     records: int
-    at: datetime
+    at: Time
     signature: str
 
 

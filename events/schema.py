@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from events import access, audit, common, dispatch, followup, intake, operations, records
+from events import access, audit, common, dispatch, followup, intake, operations, records, replies
 
 #: Every public message, by the name its schema file carries.
 CATALOGUE: dict[str, type[msgspec.Struct]] = {
@@ -24,6 +24,7 @@ CATALOGUE: dict[str, type[msgspec.Struct]] = {
     **records.MESSAGES,
     **operations.MESSAGES,
     **common.MESSAGES,
+    **replies.MESSAGES,
 }
 
 

@@ -306,3 +306,194 @@ class Subjects:
     def checkpoint(self, store: str) -> str:
         """Where the chainer of ``store`` publishes its signed checkpoints."""
         return f"{self.prefix}.integrity.{store}"
+
+
+# -- the catalogue: what travels on each subject -----------------------------------------------
+# Message tags name the payload types in ``events.schema.CATALOGUE``; the AsyncAPI and
+# OpenAPI documents, ``lantern schema`` and the contract tests are generated from here.
+
+
+@dataclass(frozen=True)
+class Command:
+    """One request-reply operation: ``command(service, name)`` over NATS, and HTTP.
+
+    ``reply`` ends in ``[]`` for a JSON array of that message; ``statuses`` are
+    the success statuses it answers with (201 when it created something, 200
+    for a repeat of an idempotent create).
+    """
+
+    request: str
+    reply: str
+    statuses: tuple[int, ...] = (200,)
+
+
+def _created(request: str, reply: str) -> Command:
+    return Command(request, reply, (201,))
+
+
+_CHANGED = "reply.incident_changed.v1"
+_PLAN = "reply.plan_changed.v1"
+_DISPATCH = "reply.dispatch.v1"
+
+#: Every operation each service answers on ``<prefix>.cmd.<service>.<name>``.
+COMMANDS: dict[str, dict[str, Command]] = {
+    INTAKE: {
+        "report_incident": Command(
+            "command.report_incident.v1", "reply.incident_accepted.v1", (201, 200)
+        ),
+        "show_incident": Command("query.show_incident.v1", "reply.incident.v1"),
+        "add_note": Command("command.add_note.v1", _CHANGED),
+        "reclassify_risk": Command("command.reclassify_risk.v1", _CHANGED),
+        "correct_incident": Command("command.correct_incident.v1", _CHANGED),
+        "cancel_incident": Command("command.cancel_incident.v1", _CHANGED),
+        "close_incident": Command("command.close_incident.v1", _CHANGED),
+        "list_schools": Command("query.list_schools.v1", "reply.school.v1[]"),
+        "add_school": _created("command.add_school.v1", "reply.school.v1"),
+        "show_student": Command("query.show_student.v1", "reply.student.v1"),
+        "shred_student": Command("command.shred_student.v1", "reply.student_shredded.v1"),
+    },
+    DISPATCH: {
+        "add_responder": _created("command.add_responder.v1", "reply.responder_changed.v1"),
+        "import_roster": _created("command.import_roster.v1", "reply.roster_imported.v1"),
+        "set_availability": Command("command.set_availability.v1", "reply.responder_changed.v1"),
+        "add_override": Command("command.add_override.v1", "reply.responder_changed.v1"),
+        "swap_shift": Command("command.swap_shift.v1", "reply.shift_swapped.v1"),
+        "list_roster": Command("query.list_roster.v1", "reply.responder.v1[]"),
+        "show_response": Command("query.show_response.v1", "reply.response.v1"),
+        "list_dispatches": Command("query.list_dispatches.v1", "reply.dispatch_row.v1[]"),
+        "acknowledge_dispatch": Command("command.acknowledge_dispatch.v1", _DISPATCH),
+        "decline_dispatch": Command("command.decline_dispatch.v1", _DISPATCH),
+        "update_dispatch_status": Command("command.update_dispatch_status.v1", _DISPATCH),
+        "issue_calendar_feed": _created("command.issue_calendar_feed.v1", "reply.calendar_feed.v1"),
+        "revoke_calendar_feed": Command(
+            "command.revoke_calendar_feed.v1", "reply.calendar_feed.v1"
+        ),
+    },
+    FOLLOWUP: {
+        "list_plans": Command("query.list_plans.v1", "reply.plan.v1[]"),
+        "show_plan": Command("query.show_plan.v1", "reply.plan.v1"),
+        "reassign_plan": Command("command.reassign_plan.v1", _PLAN),
+        "complete_checkin": Command("command.complete_checkin.v1", _PLAN),
+        "no_show_checkin": Command("command.no_show_checkin.v1", _PLAN),
+        "reschedule_checkin": Command("command.reschedule_checkin.v1", _PLAN),
+        "revise_safety_plan": _created("command.revise_safety_plan.v1", _PLAN),
+        "record_guardian_notified": _created("command.record_guardian_notified.v1", _PLAN),
+        "record_guardian_not_notified": _created("command.record_guardian_not_notified.v1", _PLAN),
+        "propose_referral": _created("command.propose_referral.v1", _PLAN),
+        "advance_referral": Command("command.advance_referral.v1", _PLAN),
+        "grant_consent": _created("command.grant_consent.v1", _PLAN),
+        "withdraw_consent": Command("command.withdraw_consent.v1", _PLAN),
+        "record_disclosure": _created("command.record_disclosure.v1", _PLAN),
+        "record_reentry_meeting": _created("command.record_reentry_meeting.v1", _PLAN),
+        "record_accommodations": _created("command.record_accommodations.v1", _PLAN),
+        "schedule_reentry_checkin": _created("command.schedule_reentry_checkin.v1", _PLAN),
+        "list_resources": Command("query.list_resources.v1", "reply.resource.v1[]"),
+        "add_resource": _created("command.add_resource.v1", "reply.resource_listed.v1"),
+        "show_protocol": Command("query.show_protocol.v1", "reply.protocol.v1"),
+        "publish_protocol": _created("command.publish_protocol.v1", "reply.protocol.v1"),
+        "show_measures": Command("query.show_measures.v1", "reply.followup_measures.v1"),
+    },
+    RECORDS: {
+        "show_timeline": Command("query.show_timeline.v1", "reply.timeline.v1"),
+        "replay_incident": Command("query.replay_incident.v1", "reply.replay.v1"),
+        "show_response_measures": Command(
+            "query.show_response_measures.v1", "reply.response_measures.v1"
+        ),
+        "list_audit": Command("query.list_audit.v1", "reply.audit_row.v1[]"),
+        "show_disclosures": Command("query.show_disclosures.v1", "reply.record_of_disclosures.v1"),
+    },
+}
+
+#: Operations every service answers the same way (break-the-glass and its review queue).
+SHARED_COMMANDS: dict[str, Command] = {
+    "break_glass": _created("command.break_glass.v1", "reply.break_glass_granted.v1"),
+    "list_break_glass": Command("query.list_break_glass.v1", "reply.break_glass_access.v1[]"),
+    "review_break_glass": Command("command.review_break_glass.v1", "reply.break_glass_reviewed.v1"),
+    "record_refusal": _created("command.record_refusal.v1", "reply.refusal_recorded.v1"),
+}
+
+
+#: Operators' operations (administrators only): dead letters, on every consuming service...
+DEAD_LETTER_COMMANDS: dict[str, Command] = {
+    "list_dead_letters": Command("query.list_dead_letters.v1", "reply.dead_letter_row.v1[]"),
+    "show_dead_letter": Command("query.show_dead_letter.v1", "reply.dead_letter.v1"),
+    "redrive_dead_letter": _created(
+        "command.redrive_dead_letter.v1", "reply.dead_letter_settled.v1"
+    ),
+    "dismiss_dead_letter": _created(
+        "command.dismiss_dead_letter.v1", "reply.dead_letter_settled.v1"
+    ),
+}
+#: ... and a new store epoch, on every service with an outbox relay (SERVICES).
+EPOCH_COMMANDS: dict[str, Command] = {
+    "start_epoch": _created("command.start_epoch.v1", "reply.epoch_started.v1"),
+}
+#: Services that consume a feed (and so park dead letters): every service.
+CONSUMERS = tuple(dict.fromkeys(consumer for consumer, *_ in FEEDS))
+
+
+def commands(service: str) -> dict[str, Command]:
+    """Everything ``service`` answers: its own operations, the shared and the operators' ones."""
+    return {
+        **COMMANDS.get(service, {}),
+        **SHARED_COMMANDS,
+        **(DEAD_LETTER_COMMANDS if service in CONSUMERS else {}),
+        **(EPOCH_COMMANDS if service in SERVICES else {}),
+    }
+
+
+#: Integration events each service publishes: subject token -> message tag.
+EVENTS: dict[str, dict[str, str]] = {
+    INTAKE: {
+        name: f"intake.{name}.v1"
+        for name in (
+            "incident_reported",
+            "report_linked",
+            "risk_reclassified",
+            "incident_corrected",
+            "incident_noted",
+            "incident_cancelled",
+            "incident_closed",
+        )
+    },
+    DISPATCH: {
+        name: f"dispatch.{name}.v1"
+        for name in (
+            "responder_enrolled",
+            "responder_assigned",
+            "no_responder_eligible",
+            "dispatch_acknowledged",
+            "dispatch_declined",
+            "dispatch_escalated",
+            "dispatch_status_changed",
+            "notification_delivery",
+        )
+    },
+    FOLLOWUP: {
+        name: f"followup.{name}.v1"
+        for name in (
+            "plan_opened",
+            "plan_reassigned",
+            "checkin_recorded",
+            "renewed_risk_reported",
+            "referral_changed",
+            "consent_changed",
+            "guardian_notification_recorded",
+            "disclosure_recorded",
+        )
+    },
+}
+
+#: What each service puts in a person's inbox (``inbox(service, person)``).
+INBOX: dict[str, str] = {
+    DISPATCH: "dispatch.responder_paged.v1",
+    FOLLOWUP: "followup.notice.v1",
+}
+
+#: ``audit(service)`` carries each of SERVICES' audit entries (records keeps its own inside).
+AUDIT_MESSAGE = "audit.recorded.v1"
+#: ``checkpoint(store)`` carries each store's signed chain heads; every service has a store.
+CHECKPOINT_MESSAGE = "integrity.checkpoint.v1"
+STORES = (*SERVICES, RECORDS)
+#: Every refusal, on every interface (with ``Lantern-Status`` on NATS).
+ERROR_MESSAGE = "reply.error.v1"

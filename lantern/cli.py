@@ -20,6 +20,7 @@ from lantern import (
     cli_auth,
     cli_demo,
     cli_dispatch,
+    cli_docs,
     cli_followup,
     cli_intake,
     cli_operations,
@@ -37,6 +38,7 @@ from lantern.cli_support import (
     system,
 )
 from lantern.client import ServiceError, Unreachable
+from lantern.render import deadline, local, table, when
 from lantern.services import SERVICES, builder, validate_config
 
 
@@ -87,10 +89,61 @@ def _dispatch_summary(response: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+EXHAUSTED = (
+    "ESCALATION CHAIN EXHAUSTED: every step of the pinned chain was paged and nobody "
+    "acknowledged. Nobody else will be paged; a person must take this incident now."
+)
+
+
 def _human_status(s: dict[str, Any]) -> str:
     d = s.get("dispatch")
-    who = "not yet dispatched" if d is None else f"{d['state']} -> {d['responder_id']}"
-    return f"incident {s['incident_id']}  {s['risk']}  {','.join(s['categories'])}  {who}"
+    lines = [
+        table(
+            "",
+            ("incident", "risk", "categories", "school", "state", "reported"),
+            [
+                (
+                    s["incident_id"],
+                    s["risk"],
+                    ",".join(s["categories"]),
+                    s.get("school_id", ""),
+                    s.get("state", ""),
+                    when(s.get("reported_at")),
+                )
+            ],
+        )
+    ]
+    if d is None:
+        lines.append("dispatch: not yet dispatched")
+    else:
+        waiting = d.get("state") == "assigned"
+        lines.append(
+            table(
+                "",
+                ("dispatch", "state", "responder", "ack by", "rule"),
+                [
+                    (
+                        d.get("dispatch_id") or "-",
+                        d.get("phase") if d.get("phase") == "exhausted" else d.get("state"),
+                        d.get("responder_id") or "-",
+                        deadline(d.get("ack_deadline"), open_=waiting),
+                        d.get("rule") or "-",
+                    )
+                ],
+            )
+        )
+    steps = s.get("escalations") or []
+    if steps:
+        lines.append(
+            table(
+                "escalations",
+                ("at", "reason", "step", "to"),
+                [(local(e["at"]), e["reason"], e["step"], e["to"] or "nobody") for e in steps],
+            )
+        )
+    if d is not None and d.get("phase") == "exhausted":
+        lines.append(EXHAUSTED)
+    return "\n".join(lines)
 
 
 def cmd_schema(args: argparse.Namespace) -> None:
@@ -104,6 +157,8 @@ def cmd_schema(args: argparse.Namespace) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
+    from lantern.lock import Locked
+    from lantern.stores import StoreChoice, StoreUnreachable
     from lantern.supervisor import Supervisor
     from plumbing.config import ConfigError
 
@@ -113,13 +168,28 @@ def cmd_up(args: argparse.Namespace) -> None:
         except ConfigError as exc:
             raise CliError(exc.reason, exc.key, EXIT_INPUT) from None
 
+    chosen = StoreChoice.from_env()
+    store = StoreChoice(
+        store=args.store or ("postgres" if args.postgres_dsn else chosen.store),
+        postgres_dsn=args.postgres_dsn or chosen.postgres_dsn,
+        postgres_schema=args.postgres_schema or chosen.postgres_schema,
+    )
     supervisor = Supervisor(
         data_dir=Path(args.data_dir),
         nats_url=args.nats_url,
         demo=args.demo,
         config=Path(args.config) if args.config else None,
+        store=store,
     )
-    raise SystemExit(supervisor.run())
+    try:
+        code = supervisor.run()
+    except StoreUnreachable as exc:
+        raise CliError(str(exc), "store", EXIT_UNREACHABLE) from None
+    except Locked as exc:
+        pid = exc.holder.pid if exc.holder else None
+        how = f"stop it first (Ctrl-C where it runs, or kill {pid})" if pid else "stop it first"
+        raise CliError(f"lantern up refused: {exc}; {how}, or use another --data-dir") from None
+    raise SystemExit(code)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -138,6 +208,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 # -- parser ----------------------------------------------------------------------------------
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lantern")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
 def parser() -> Parser:
     p = Parser(prog="lantern", description="Lantern crisis coordination")
     p.add_argument(
@@ -145,6 +224,7 @@ def parser() -> Parser:
         default=str(runfile.default_data_dir()),
         help="where the running system is recorded (default ./.lantern)",
     )
+    p.add_argument("--version", action="version", version=f"lantern {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def add(
@@ -154,13 +234,36 @@ def parser() -> Parser:
         sp.set_defaults(fn=fn)
         if json_flag:
             sp.add_argument("--json", action="store_true", help="machine-readable output")
-        sp.add_argument("--data-dir", default=argparse.SUPPRESS)
+        sp.add_argument(
+            "--data-dir",
+            default=argparse.SUPPRESS,
+            help="where the running system is recorded (default ./.lantern)",
+        )
         return sp
 
     up = add("up", cmd_up, "run the whole system in the foreground", json_flag=False)
     up.add_argument("--demo", action="store_true", help="seed the synthetic demo district")
     up.add_argument("--nats-url", default=None, help="use this NATS instead of an embedded one")
     up.add_argument("--config", default=None, help="TOML policy file")
+    up.add_argument(
+        "--store",
+        choices=["sqlite", "postgres"],
+        default=None,
+        help="where every service keeps its events (default sqlite under the data dir; "
+        "postgres when a DSN is given)",
+    )
+    up.add_argument(
+        "--postgres-dsn",
+        default=None,
+        metavar="DSN",
+        help='PostgreSQL connection, e.g. "host=127.0.0.1 user=postgres dbname=lantern"',
+    )
+    up.add_argument(
+        "--postgres-schema",
+        default=None,
+        metavar="NAME",
+        help="schema for the services' tables; created if missing (default public)",
+    )
 
     serve = add("serve", cmd_serve, "run one service (used by `up`)", json_flag=False)
     serve.add_argument("service", choices=list(SERVICES))
@@ -178,9 +281,19 @@ def parser() -> Parser:
     cli_demo.register(add)
     cli_auth.register(add)
     cli_operations.register(add)
+    cli_docs.register(add)
 
     status = add("status", cmd_status, "an incident and its dispatch")
     status.add_argument("incident_id")
+
+    completion = add(
+        "completion", cmd_completion, "print a shell completion script", json_flag=False
+    )
+    completion.add_argument(
+        "shell",
+        choices=["bash", "zsh", "tcsh"],
+        help="e.g. `lantern completion bash > /etc/bash_completion.d/lantern`",
+    )
 
     schema = add("schema", cmd_schema, "JSON Schemas of the wire contract", json_flag=False)
     schema.add_argument("--out", default=None, help="write one file per message into DIR")
@@ -191,6 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.fn(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        return _reader_went_away()
     except CliError as exc:
         return fail(args, exc.error, exc.field, exc.code)
     except ServiceError as exc:
@@ -201,6 +317,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _reader_went_away() -> int:
+    """``lantern … --json | head -1``: the reader has what it wanted; stop quietly.
+
+    stdout is pointed at /dev/null so the interpreter's last flush cannot raise
+    again, and the exit status is 0: the output was cut short by its reader, not
+    by an error of ours.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> None:
+    import shtab
+
+    print(shtab.complete(parser(), shell=args.shell, root_prefix="lantern"))
 
 
 def fail(args: argparse.Namespace, error: str, field: str | None, code: int) -> int:

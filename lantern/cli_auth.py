@@ -21,6 +21,7 @@ from typing import Any
 
 from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, system
 from plumbing.access import auth
+from plumbing.domain import rfc3339
 
 DEV_SUBJECT = "dev-admin"
 
@@ -74,9 +75,10 @@ def cmd_token(args: argparse.Namespace) -> None:
         now=now,
         break_glass_reason=args.break_glass or "",
     )
+    expiry = (now + ttl).replace(microsecond=0)  # what the token says: whole seconds
     emit(
         args,
-        {"token": token, "subject": args.subject, "role": str(role), "expires_at": now + ttl},
+        {"token": token, "subject": args.subject, "role": str(role), "expires_at": rfc3339(expiry)},
         lambda d: str(d["token"]),
     )
 

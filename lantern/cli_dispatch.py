@@ -18,7 +18,17 @@ from events.dispatch import (
     SwapShiftV1,
     UpdateDispatchStatusV1,
 )
-from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, validated
+from lantern import cli_oneroster
+from lantern.cli_support import (
+    EXIT_INPUT,
+    AddCommand,
+    CliError,
+    call,
+    emit,
+    service_url,
+    validated,
+)
+from lantern.render import deadline, local, progress, table
 
 
 def cmd_dispatches(args: argparse.Namespace) -> None:
@@ -26,17 +36,25 @@ def cmd_dispatches(args: argparse.Namespace) -> None:
         {k: v for k, v in (("responder_id", args.responder), ("state", args.state)) if v}
     )
     rows = call(args, "dispatch", "GET", "/dispatches" + (f"?{query}" if query else ""))
-    emit(
-        args,
-        rows,
-        lambda rs: (
-            "\n".join(
-                f"{r['dispatch_id']}  {r['state']:<12} {r['responder_id']:<12} {r['incident_id']} "
-                f"ack by {r['ack_deadline']}"
-                for r in rs
+    emit(args, rows, _human_dispatches)
+
+
+def _human_dispatches(rows: list[dict[str, Any]]) -> str:
+    return table(
+        "dispatches",
+        ("dispatch", "state", "responder", "incident", "assigned", "ack by"),
+        [
+            (
+                r["dispatch_id"],
+                r["state"],
+                r["responder_id"],
+                r["incident_id"],
+                local(r.get("assigned_at")),
+                deadline(r.get("ack_deadline"), open_=r["state"] == "assigned"),
             )
-            or "no dispatches"
-        ),
+            for r in sorted(rows, key=lambda r: str(r.get("assigned_at")))
+        ],
+        empty="no dispatches",
     )
 
 
@@ -105,12 +123,29 @@ def cmd_roster_list(args: argparse.Namespace) -> None:
     emit(
         args,
         rows,
-        lambda rs: "\n".join(
-            f"{r['responder_id']:<12} {r['role']:<22} {','.join(r['schools'])}"
-            f"{'' if r['available'] else '  (unavailable)'}"
-            for r in rs
+        lambda rs: table(
+            "roster",
+            ("responder", "name", "role", "schools", "available", "on call"),
+            [
+                (
+                    r["responder_id"],
+                    r["name"],
+                    r["role"],
+                    ",".join(r["schools"]) or "district",
+                    "yes" if r["available"] else "no",
+                    _shifts(r.get("shifts")),
+                )
+                for r in rs
+            ],
+            empty="nobody on the roster",
         ),
     )
+
+
+def _shifts(shifts: list[dict[str, Any]] | None) -> str:
+    if shifts is None:
+        return "round the clock"
+    return "; ".join(f"{','.join(s['days'])} {s['start']}-{s['end']}" for s in shifts) or "never"
 
 
 def parse_shift(text: str) -> dict[str, Any]:
@@ -183,7 +218,12 @@ def cmd_roster_import(args: argparse.Namespace) -> None:
         raise CliError(f"cannot read {args.file}: {exc.strerror}", "file", EXIT_INPUT) from None
     if not rows:
         raise CliError("the CSV file has no rows", "file", EXIT_INPUT)
-    command = validated({"responders": [responder_data(r) for r in rows]}, ImportRosterV1)
+    with progress("rows read", len(rows)) as read:
+        responders = []
+        for row in rows:
+            responders.append(responder_data(row))
+            read.advance()
+    command = validated({"responders": responders}, ImportRosterV1)
     emit(
         args,
         call(args, "dispatch", "POST", "/roster/import", command),
@@ -251,6 +291,24 @@ def cmd_roster_swap(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_calendar(args: argparse.Namespace) -> None:
+    """Issue (or replace) or revoke a responder's secret calendar URL."""
+    path = f"/calendar/feeds/{args.as_}" + ("/revoke" if args.action == "revoke" else "")
+    reply = call(args, "dispatch", "POST", path, {"responder_id": args.as_}, actor=args.as_)
+    if reply.get("path"):
+        reply["url"] = service_url(args, "dispatch") + reply["path"]
+    emit(
+        args,
+        reply,
+        lambda r: (
+            f"subscribe to {r['url']}\n(anyone with this URL can read your shifts and check-in "
+            "times; `lantern calendar revoke` ends it)"
+            if r["active"]
+            else f"calendar feed of {r['responder_id']} revoked"
+        ),
+    )
+
+
 def register(add: AddCommand) -> None:
     dispatches = add("dispatches", cmd_dispatches, "list dispatches")
     dispatches.add_argument("--responder", default=None)
@@ -273,6 +331,14 @@ def register(add: AddCommand) -> None:
     )
     update.add_argument("--to", default="", help="for handed_off: to whom (EMS, guardian...)")
     update.add_argument("--note", default="")
+
+    calendar = add("calendar", cmd_calendar, "your on-call shifts and check-ins as a calendar")
+    calendar.add_argument(
+        "action",
+        choices=["issue", "revoke"],
+        help="issue: a new secret iCalendar URL (replacing any earlier one); revoke: end it",
+    )
+    calendar.add_argument("--as", dest="as_", required=True, metavar="RESPONDER_ID")
 
     roster = add("roster", cmd_roster_list, "the roster: list (default), add, import, ...")
     actions = roster.add_subparsers(dest="roster_action")
@@ -298,6 +364,7 @@ def register(add: AddCommand) -> None:
     added.add_argument("--timezone", default="UTC")
     imported = action("import", cmd_roster_import, "import responders from a CSV file")
     imported.add_argument("file")
+    cli_oneroster.register(actions)
     avail = action("availability", cmd_roster_availability, "mark a responder (un)available")
     avail.add_argument("--id", required=True)
     avail.add_argument("--available", choices=["yes", "no"], required=True)

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from events import followup as f
 from lantern.cli_support import AddCommand, call, emit, validated
+from lantern.render import deadline, table
 
 FOLLOWUP = "followup"
 
@@ -28,19 +29,43 @@ def _query(args: argparse.Namespace, path: str, params: dict[str, Any]) -> Any:
 
 
 def _human_plan(plan: dict[str, Any]) -> str:
-    lines = [
+    title = (
         f"plan {plan['plan_id']}  incident {plan['incident_id']}  owner {plan['owner_id']}  "
         f"risk {plan['risk']}  protocol v{plan['protocol_version']}"
+    )
+    open_states = ("scheduled", "due", "overdue")
+    lines = [
+        table(
+            title,
+            ("check-in", "slot", "state", "due"),
+            [
+                (
+                    c["checkin_id"],
+                    c["slot"],
+                    c["state"],
+                    deadline(c["due_at"], open_=c["state"] in open_states),
+                )
+                for c in plan["checkins"]
+            ],
+            empty="no check-ins",
+        )
     ]
-    lines += [
-        f"  check-in {c['checkin_id']}  {c['slot']:<7} due {c['due_at']}  {c['state']}"
-        for c in plan["checkins"]
-    ]
-    lines += [
-        f"  referral {r['referral_id']}  {r['resource_id']:<16} {r['state']}"
-        + ("  BLOCKED: " + r["blocked_reason"] if r["blocked"] else "")
-        for r in plan["referrals"]
-    ]
+    if plan["referrals"]:
+        lines.append(
+            table(
+                "referrals",
+                ("referral", "resource", "state", "note"),
+                [
+                    (
+                        r["referral_id"],
+                        r["resource_id"],
+                        r["state"],
+                        "BLOCKED: " + r["blocked_reason"] if r["blocked"] else "",
+                    )
+                    for r in plan["referrals"]
+                ],
+            )
+        )
     return "\n".join(lines)
 
 

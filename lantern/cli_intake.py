@@ -23,6 +23,7 @@ from events.intake import (
     ReportIncidentV1,
 )
 from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, validated
+from lantern.render import table
 
 SCREENER_KEYS = {str(i): f"q{i}" for i in range(1, 7)} | {"6recent": "q6_past_3_months"}
 ANSWERS = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
@@ -30,7 +31,11 @@ ANSWERS = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false
 
 def cmd_schools(args: argparse.Namespace) -> None:
     schools = call(args, "intake", "GET", "/schools")
-    emit(args, schools, lambda rows: "\n".join(f"{r['id']:<12} {r['name']}" for r in rows))
+    emit(
+        args,
+        schools,
+        lambda rows: table("schools", ("id", "name"), [(r["id"], r["name"]) for r in rows]),
+    )
 
 
 def screener(text: str | None) -> dict[str, bool] | None:

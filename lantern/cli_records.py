@@ -8,17 +8,17 @@ has ``position, event_id, type, summary, service, at, effective_at,
 recorded_at, actor, role, causation_id, correlation_id, kind, data``.
 
 ``audit verify`` reads every service's store directly (the auditor's view,
-not the services' word) and the signed anchors on NATS; exit 0 on intact
-history, 1 when a record is broken, 3 when the anchors cannot be read
-(``--offline`` skips them, and then cannot detect a cut-off tail).
+not the services' word) and the signed anchors (see ``lantern.verify_anchors``
+for where from: never a NATS it was not pointed to or did not start itself);
+exit 0 on intact history, 1 when a record is broken, 3 when the anchors or a
+store cannot be read, within seconds (``--offline`` skips the anchors, and
+then cannot detect a cut-off tail).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
-import io
 import json
 import os
 import sys
@@ -37,6 +37,7 @@ from lantern.cli_support import (
     emit,
     validated,
 )
+from lantern.render import local, progress, table
 from lantern.services import SERVICES
 
 RECORDS = "records"
@@ -57,6 +58,8 @@ AUDIT_COLUMNS = (
     "school_id",
     "break_glass",
     "break_glass_reason",
+    "count",
+    "last_at",
     "event_id",
     "recorded_at",
     "causation_id",
@@ -89,7 +92,7 @@ def _human_timeline(body: dict[str, Any]) -> str:
     rows: list[tuple[str, ...]] = [
         (
             str(e["position"]),
-            e["at"][:23],
+            local(e["at"]),
             e["service"],
             e["type"],
             f"{e['actor']} ({e['role']})" if e.get("role") else e["actor"],
@@ -100,7 +103,7 @@ def _human_timeline(body: dict[str, Any]) -> str:
     title = f"incident {body['incident_id']}"
     if body.get("as_of"):
         title += f" as of {body['as_of']}"
-    out = [_table(title, ("#", "at", "service", "type", "who", "what"), rows)]
+    out = [table(title, ("#", "at", "service", "type", "who", "what"), rows)]
     if body.get("state"):
         out.append(_state_lines("as known then", body["state"]))
     if body.get("true_state") and body["true_state"] != body.get("state"):
@@ -121,31 +124,6 @@ def _state_lines(label: str, state: dict[str, Any]) -> str:
             f"  check-ins {len(f['checkins'])}  disclosures {f['disclosures']}",
         ]
     )
-
-
-def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A readable table: rich's when it is installed and the output is a terminal."""
-    if sys.stdout.isatty():
-        try:
-            from rich.console import Console
-            from rich.table import Table
-        except ImportError:
-            pass
-        else:
-            table = Table(title=title)
-            for name in header:
-                table.add_column(name, overflow="fold")
-            for row in rows:
-                table.add_row(*row)
-            console = Console(file=io.StringIO(), force_terminal=True, width=160)
-            console.print(table)
-            text: str = console.file.getvalue()  # type: ignore[attr-defined]
-            return text.rstrip("\n")
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-    widths[-1] = len(header[-1])
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join([title, line, "-" * len(line), *body])
 
 
 def cmd_replay(args: argparse.Namespace) -> None:
@@ -176,22 +154,78 @@ def cmd_measures(args: argparse.Namespace) -> None:
 
 def cmd_disclosures(args: argparse.Namespace) -> None:
     body = call(args, RECORDS, "GET", f"/students/{args.student_ref}/disclosures")
+    emit(args, body, _human_disclosures)
 
-    def human(b: dict[str, Any]) -> str:
-        lines = [f"record of disclosures for {b['student_ref']}"]
-        for e in b["entries"]:
-            extra = (
-                f" threat: {e['threat']}; recipients: {', '.join(e['recipients'])}"
-                if e.get("threat")
-                else ""
-            )
-            lines.append(
-                f"  {e['at']}  {e['kind']:<15} {e['party']}  ({e['legal_basis']}) "
-                f"purpose: {e['purpose']}{extra}"
-            )
-        return "\n".join(lines if b["entries"] else [*lines, "  (none)"])
 
-    emit(args, body, human)
+def _times(line: dict[str, Any]) -> str:
+    """When, and for repeated reads how often until when ("09:20, 12x until 09:31")."""
+    count = int(line.get("count") or 1)
+    if count == 1:
+        return local(line["at"])
+    return f"{local(line['at'])}, {count}x until {local(line.get('last_at'))}"
+
+
+def _threat(e: dict[str, Any]) -> str:
+    return "; ".join(x for x in (e.get("threat"), ", ".join(e.get("recipients", []))) if x)
+
+
+def _human_disclosures(b: dict[str, Any]) -> str:
+    """The whole record, as the JSON has it: disclosures, requests, officials' reads, consents."""
+    parts = [
+        table(
+            f"record of disclosures for {b['student_ref']} (34 CFR 99.32)",
+            ("when", "kind", "party", "basis", "purpose", "threat / recipients", "missing"),
+            [
+                (
+                    _times(e),
+                    e["kind"],
+                    e["party"],
+                    e["legal_basis"],
+                    e["purpose"],
+                    "; ".join(
+                        x for x in (e.get("threat"), ", ".join(e.get("recipients", []))) if x
+                    ),
+                    ", ".join(e.get("missing", [])),
+                )
+                for e in b["entries"]
+            ],
+            empty="no disclosures and no requests for access",
+        ),
+        table(
+            "reads by school officials (no 99.32 entry required)",
+            ("when", "who", "role", "interface", "incident", "outcome"),
+            [
+                (
+                    _times(e),
+                    e.get("by") or e["party"],
+                    e.get("role", ""),
+                    e.get("interface", ""),
+                    e.get("incident_id") or "-",
+                    e.get("outcome", ""),
+                )
+                for e in b.get("official_access", [])
+            ],
+            empty="none",
+        ),
+    ]
+    consents = b.get("consents", [])
+    if consents:
+        parts.append(
+            table(
+                "consents",
+                ("when", "status", "recipients", "purpose"),
+                [
+                    (
+                        local(c.get("at")),
+                        c.get("status", ""),
+                        ", ".join(c.get("recipients", [])),
+                        c.get("purpose", ""),
+                    )
+                    for c in consents
+                ],
+            )
+        )
+    return "\n\n".join(parts)
 
 
 # -- audit -----------------------------------------------------------------------------------------
@@ -204,51 +238,58 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
     }
     validated({k: v for k, v in pairs.items() if v}, ListAuditV1)
     rows = call(args, RECORDS, "GET", f"/audit{_query(pairs)}")
-    if args.format == "ndjson":
+    with progress("audit entries exported", len(rows)) as written:
+        if args.format == "ndjson":
+            for row in rows:
+                sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
+                written.advance()
+            return
+        writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
         for row in rows:
-            sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
-        return
-    writer = csv.DictWriter(sys.stdout, fieldnames=AUDIT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in AUDIT_COLUMNS})
+            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in AUDIT_COLUMNS})
+            written.advance()
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from lantern import verify_anchors
     from plumbing.integrity.chain_store import chain_store_for
     from plumbing.integrity.chainer import integrity_key, verify_store
     from plumbing.integrity.verify import Checkpoint
-    from plumbing.settings import Settings
 
     data_dir = Path(args.data_dir)
-    running = _running(data_dir)
-    settings = {s: Settings.from_env(s, data_dir=data_dir) for s in SERVICES}
+    settings = _store_settings(data_dir)
     key = integrity_key(next(iter(settings.values())).dev_mode)
     stores = {s: chain_store_for(cfg) for s, cfg in settings.items()}
-    present = {s: st for s, st in stores.items() if st is not None and st.exists()}
+    try:
+        present = {s: st for s, st in stores.items() if st is not None and st.exists()}
+    except Exception as exc:  # noqa: BLE001 - an unreachable store is one line, exit 3
+        raise CliError(
+            f"stores unreadable: {exc}".splitlines()[0], "store", EXIT_UNREACHABLE
+        ) from None
     anchors: dict[str, Checkpoint] = {}
     anchor_error = ""
+    where = "skipped (--offline)"
     if not args.offline:
-        nats_url = (
-            args.nats_url
-            or running.get("nats_url")
-            or os.environ.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222")
-        )
-        prefix = os.environ.get("LANTERN_PREFIX") or running.get("prefix") or "lantern"
+        source = verify_anchors.source(data_dir, args.nats_url)
+        prefix = os.environ.get("LANTERN_PREFIX") or _running(data_dir).get("prefix") or "lantern"
         try:
-            anchors = asyncio.run(_anchors(nats_url, prefix, list(present)))
-        except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
-            anchor_error = f"anchors unreadable at {nats_url}: {exc!r}"
+            anchors = verify_anchors.read(data_dir, source, prefix, list(present))
+            where = f"checked, from {source.detail}"
+        except verify_anchors.AnchorsUnreadable as exc:
+            anchor_error = where = str(exc)
     verdicts = []
     for name, store in present.items():
         try:
             anchor = anchors.get(name)
-            verdicts.append(verify_store(store, anchor, key, require_anchor=not args.offline))
+            verdicts.append(
+                verify_store(store, anchor, key, require_anchor=not (args.offline or anchor_error))
+            )
         finally:
             store.close()
     report: dict[str, Any] = {
         "intact": all(v.intact for v in verdicts) and not anchor_error,
-        "anchors": "skipped (--offline)" if args.offline else (anchor_error or "checked"),
+        "anchors": where,
         "stores": [
             {
                 "store": v.store,
@@ -265,12 +306,38 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
             for v in verdicts
         ],
     }
-    emit(args, report, _human_verify)
     broken = sum(len(s["breaks"]) for s in report["stores"])
+    if anchor_error and not broken:
+        emit_if_json(args, report)
+        raise CliError(anchor_error, "anchors", EXIT_UNREACHABLE)
+    emit(args, report, _human_verify)
     if broken:
         raise CliError(f"{broken} broken record(s); history has been altered")
-    if anchor_error:
-        raise CliError(anchor_error, code=EXIT_UNREACHABLE)
+
+
+def emit_if_json(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """With --json the whole report still goes to stdout (the error line to stderr)."""
+    if getattr(args, "json", False):
+        emit(args, report)
+
+
+def _store_settings(data_dir: Path) -> dict[str, Any]:
+    """Each service's store settings: the environment's, else what ``up`` recorded here."""
+    from lantern.stores import StoreChoice
+    from plumbing.settings import Settings
+
+    explicit = "LANTERN_STORE" in os.environ or "LANTERN_POSTGRES_DSN" in os.environ
+    choice = (None if explicit else StoreChoice.load(data_dir)) or StoreChoice.from_env()
+    return {
+        s: Settings.from_env(
+            s,
+            data_dir=data_dir,
+            store=choice.store,
+            postgres_dsn=choice.postgres_dsn,
+            postgres_schema=choice.postgres_schema,
+        )
+        for s in SERVICES
+    }
 
 
 def _human_verify(report: dict[str, Any]) -> str:
@@ -294,19 +361,6 @@ def _running(data_dir: Path) -> dict[str, Any]:
         return runfile.read(data_dir)
     except LookupError:
         return {}
-
-
-async def _anchors(nats_url: str, prefix: str, stores: list[str]) -> dict[str, Any]:
-    import nats
-
-    from events.subjects import Subjects
-    from plumbing.integrity.chainer import latest_checkpoints
-
-    nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=0)
-    try:
-        return await latest_checkpoints(nc.jetstream(), Subjects(prefix), stores)
-    finally:
-        await nc.close()
 
 
 # -- registration ----------------------------------------------------------------------------------
@@ -334,10 +388,19 @@ def register(add: AddCommand) -> None:
     sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = sub.add_parser("verify", help="check every store's hash chain and anchors")
     verify.set_defaults(fn=cmd_audit_verify)
-    verify.add_argument("--json", action="store_true")
-    verify.add_argument("--data-dir", default=argparse.SUPPRESS)
-    verify.add_argument("--nats-url", default=None)
-    verify.add_argument("--offline", action="store_true", help="skip the anchors on NATS")
+    verify.add_argument("--json", action="store_true", help="machine-readable report")
+    verify.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    verify.add_argument(
+        "--nats-url",
+        default=None,
+        help="read the anchors from this NATS (default: the running system's, else the "
+        "data dir's own JetStream store; never a NATS it was not told of)",
+    )
+    verify.add_argument(
+        "--offline",
+        action="store_true",
+        help="skip the anchors (then a cut-off tail cannot be detected)",
+    )
     export = sub.add_parser("export", help="audit entries to stdout")
     export.set_defaults(fn=cmd_audit_export)
     export.add_argument("--format", choices=["csv", "ndjson"], required=True)

@@ -1,11 +1,17 @@
-"""A small HTTP client for the services' JSON APIs (stdlib only, so the CLI starts fast)."""
+"""The HTTP client of the CLI, the supervisor and the scripted scenarios (httpx).
+
+One connection pool per process, kept for its life, so a scenario's hundreds
+of requests do not each open a connection.  Refusals come back as
+:class:`ServiceError` with the contract's ``error`` and ``field``; a service that
+cannot be reached as :class:`Unreachable`.
+"""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+import threading
 from typing import Any
+
+import httpx
 
 
 class ServiceError(Exception):
@@ -23,12 +29,22 @@ class Unreachable(Exception):
 
 
 _token = ""
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
 
 
 def use_token(token: str) -> None:
     """Send this bearer token with every request that brings none (seeding, scenarios)."""
     global _token  # one identity per CLI or supervisor process
     _token = token
+
+
+def _shared() -> httpx.Client:
+    global _client  # one pool per process
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(headers={"Content-Type": "application/json"})
+        return _client
 
 
 def request(
@@ -38,23 +54,22 @@ def request(
     headers: dict[str, str] | None = None,
     timeout: float = 10.0,
 ) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - our own service
-    req.add_header("Content-Type", "application/json")
-    for key, value in (headers or {}).items():
-        req.add_header(key, value)
-    if _token and not req.has_header("Authorization"):
-        req.add_header("Authorization", f"Bearer {_token}")
+    sent = dict(headers or {})
+    if _token and not any(k.lower() == "authorization" for k in sent):
+        sent["Authorization"] = f"Bearer {_token}"
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310
-            return json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
+        response = _shared().request(method, url, json=body, headers=sent, timeout=timeout)
+    except httpx.TransportError as exc:
+        raise Unreachable(f"{url}: {exc or type(exc).__name__}") from None
+    if response.is_error:
         try:
-            payload = json.loads(exc.read() or b"{}")
+            payload = response.json()
         except ValueError:
             payload = {}
+        payload = payload if isinstance(payload, dict) else {}
         raise ServiceError(
-            exc.code, str(payload.get("error", exc.reason)), payload.get("field")
-        ) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-        raise Unreachable(f"{url}: {getattr(exc, 'reason', exc)}") from None
+            response.status_code,
+            str(payload.get("error", response.reason_phrase)),
+            payload.get("field"),
+        )
+    return response.json() if response.content else None

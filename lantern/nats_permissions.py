@@ -62,6 +62,8 @@ def service_grants(subjects: Subjects, service: str) -> list[str]:
             ]
     if service == "followup":  # renewed risk found at a check-in is reported to intake
         grants.append(subjects.report_incident)
+    if service == "dispatch":  # a responder's calendar feed asks follow-up for their check-ins
+        grants.append(subjects.command("followup", "list_plans"))
     return list(dict.fromkeys(grants))
 
 

@@ -98,10 +98,11 @@ def start(
     store_dir: Path,
     log_file: Path,
     passwords: dict[str, str] | None = None,
+    config_name: str = "nats-server.conf",
 ) -> subprocess.Popen[bytes]:
     """Start the wheel's server; with ``passwords``, with deploy/'s per-service users."""
     store_dir.mkdir(parents=True, exist_ok=True)
-    config = store_dir.parent / "nats-server.conf"
+    config = store_dir.parent / config_name
     from events.subjects import Subjects
     from lantern.nats_permissions import render
 

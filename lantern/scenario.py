@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from lantern import runfile
 from lantern.cli_auth import token_for
 from lantern.client import ServiceError, request, use_token
+from lantern.render import progress
 
 ACK_SECONDS = 3
 
@@ -104,7 +106,7 @@ class Morning:
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
-    def report_all(self) -> None:
+    def report_all(self, sent: Callable[[], None] = lambda: None) -> None:
         for incident in self.incidents:
             accepted = request(
                 "POST",
@@ -124,6 +126,7 @@ class Morning:
                 f"{time.strftime('%H:%M:%S')}  report #{incident.number:<2} "
                 f"{incident.risk:<8} {incident.category:<18} at {incident.school}"
             )
+            sent()
             for _ in range(2):  # the responders keep working while reports come in
                 time.sleep(0.1)
                 self._pass()
@@ -133,10 +136,15 @@ class Morning:
             if incident.incident_id and not incident.done:
                 self._act(incident)
 
-    def play(self, timeout_s: float = 120) -> None:
+    def play(self, timeout_s: float = 120, on_settled: Callable[[], None] = lambda: None) -> None:
         deadline = time.monotonic() + timeout_s
+        counted = 0
         while time.monotonic() < deadline:
-            if all(i.done for i in self.incidents):
+            done = sum(1 for i in self.incidents if i.done)
+            for _ in range(done - counted):
+                on_settled()
+            counted = done
+            if done == len(self.incidents):
                 return
             self._pass()
             time.sleep(0.2)
@@ -283,8 +291,10 @@ def run(
         )
         use_token(token_for(workdir))  # the dev identity `lantern up` made possible
         morning = Morning(runfile.read(workdir)["services"], out=out)
-        morning.report_all()
-        morning.play()
+        with progress("reports sent", len(morning.incidents)) as sent:
+            morning.report_all(sent.advance)
+        with progress("incidents settled", len(morning.incidents)) as settled_bar:
+            morning.play(on_settled=settled_bar.advance)
         rows = morning.summary()
         if results is not None:
             results["morning"] = rows

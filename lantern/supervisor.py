@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
 from lantern import demo, natsserver, runfile
 from lantern.client import Unreachable, request, use_token
+from lantern.lock import DataDirLock
 from lantern.services import SERVICES
+from lantern.stores import StoreChoice
 
 #: When every service shares one machine, the day-of-crisis path (intake, dispatch) comes
 #: first: follow-up and records catch up from their streams a moment later under load.
@@ -70,6 +74,7 @@ class Supervisor:
     demo: bool = False
     prefix: str = "lantern"
     config: Path | None = None
+    store: StoreChoice = field(default_factory=StoreChoice.from_env)
     out: Any = sys.stdout
     children: list[Child] = field(default_factory=list)
     nats: subprocess.Popen[bytes] | None = None
@@ -153,6 +158,7 @@ class Supervisor:
         urls: dict[str, str] = {}
         env = dict(os.environ)
         env.setdefault("LANTERN_PREFIX", self.prefix)
+        env.update(self.store.env())
         for name in SERVICES:
             port = natsserver.free_port()
             argv = [
@@ -196,21 +202,38 @@ class Supervisor:
         return urls
 
     def wait_healthy(self, name: str, url: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                request("GET", f"{url}/health", timeout=1.0)
-                return
-            except Unreachable:
-                time.sleep(0.1)
-        raise RuntimeError(f"{name} did not become healthy at {url} within {timeout:.0f} s")
+        """Poll ``/health`` every 0.1 s until it answers; after ``timeout``, give up naming it."""
+        polling = Retrying(
+            retry=retry_if_exception_type(Unreachable),
+            wait=wait_fixed(0.1),
+            stop=stop_after_delay(timeout),
+        )
+        try:
+            polling(request, "GET", f"{url}/health", timeout=1.0)
+        except RetryError:
+            raise RuntimeError(
+                f"{name} did not become healthy at {url} within {timeout:.0f} s"
+            ) from None
 
     def run(self) -> int:
+        """Run until a signal; raises ``lantern.lock.Locked`` if another holds the data dir."""
+        lock = DataDirLock(self.data_dir, "lantern up").acquire()
+        try:
+            if lock.stale is not None:
+                self.say(f"lock       replaced a stale lock ({lock.stale.describe()}: not running)")
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> int:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
+            self.store.prepare()  # before anything starts: a missing schema is created here
+            self.store.save(self.data_dir)
+            self.say(f"store      {self.store.describe()}")
             nats_url = self.start_nats()
             self.provision(nats_url)
             self.prepare_keys()

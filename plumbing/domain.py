@@ -8,6 +8,7 @@ report that started it all.  Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -27,6 +28,15 @@ class Trace:
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
         }
+
+
+def rfc3339(at: datetime) -> str:
+    """The one way Lantern writes a time: RFC 3339 in UTC, ``2026-11-28T09:30:00.123456Z``.
+
+    The same form msgspec gives a UTC ``datetime`` on the wire, so events, replies
+    and CLI output agree (fractional seconds only when there are any).
+    """
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class TracedEvent(Aggregate.Event):

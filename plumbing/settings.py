@@ -34,6 +34,9 @@ class Settings:
     dev_mode: bool = True
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
     partitions: int = 4  # incidents per partition; the same for every service of a deployment
+    #: identical reads by one identity within this many seconds make one audit entry with a
+    #: count (``plumbing.integrity.repeats``); 0 records every read on its own
+    audit_repeat_window_s: float = 60.0
 
     @classmethod
     def from_env(cls, service: str, **overrides: object) -> Settings:
@@ -53,6 +56,7 @@ class Settings:
             "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
             "config_file": env.get("LANTERN_CONFIG", ""),
             "partitions": int(env.get("LANTERN_PARTITIONS", "4")),
+            "audit_repeat_window_s": float(env.get("LANTERN_AUDIT_REPEAT_WINDOW_S", "60")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from plumbing.access import auth
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.streams import provision
 from plumbing.settings import Settings
+from tests.replies import OpenApiReplies
 
 T = TypeVar("T")
 
@@ -47,8 +48,11 @@ class Harness:
     nats_url: str
     store: dict[str, str]
     running: dict[str, Running] = field(default_factory=dict)
+    #: each service's published reply schemas (every reply of ``call`` is checked against them)
+    contracts: dict[str, OpenApiReplies] = field(default_factory=dict)
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
     provisioned: bool = False
+    audit_repeat_window_s: float = 60.0  # the production default
     #: the identity ``call`` uses unless told otherwise: a district administrator
     default_token: str = field(
         default_factory=lambda: auth.issue(
@@ -81,6 +85,7 @@ class Harness:
             config_file=self.config_file,
             auth_secret=TEST_AUTH_SECRET,
             partitions=self.subjects.partitions,
+            audit_repeat_window_s=self.audit_repeat_window_s,
         )
 
     async def provision(self) -> None:
@@ -126,6 +131,7 @@ class Harness:
     async def call(
         self, method: str, service: str, path: str, body: Any = None, token: str | None = None
     ) -> tuple[int, Any]:
+        """One HTTP request; its reply must fit the schema the service publishes for it."""
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.request(
                 method,
@@ -133,7 +139,12 @@ class Harness:
                 json=body,
                 headers=self.headers(token),
             )
-        return response.status_code, response.json()
+            if service not in self.contracts:
+                document = (await client.get(f"{self.running[service].url}/openapi.json")).json()
+                self.contracts[service] = OpenApiReplies(document)
+        reply = response.json()
+        self.contracts[service].check(method, path, response.status_code, reply)
+        return response.status_code, reply
 
     async def seed(self, schools: int = 1) -> None:
         for i in range(schools):

@@ -29,11 +29,11 @@ def as_json(result: subprocess.CompletedProcess[str]) -> Any:
 
 
 @contextmanager
-def running_system(data_dir: Path) -> Iterator[Path]:
+def running_system(data_dir: Path, *more: str) -> Iterator[Path]:
     """`lantern up --demo` the way the README starts it; Ctrl-C (SIGINT) stops it cleanly."""
     log = (data_dir / "up.log").open("w")
     up = subprocess.Popen(
-        [sys.executable, "-m", "lantern.cli", "up", "--demo", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "lantern.cli", "up", "--demo", "--data-dir", str(data_dir), *more],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -186,7 +186,7 @@ class PostgresChainStore(ChainStore):
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.dsn, autocommit=True)
+            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=4)
             self._conn.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "

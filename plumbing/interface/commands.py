@@ -9,14 +9,15 @@ refusal is the contract's ``ErrorV1``.
 HTTP: path parameters and (for GET) query parameters are merged into the body
 before validation.  NATS: the request body is the same JSON object, sent to
 ``<prefix>.cmd.<service>.<name>``; the reply is the result or an ``ErrorV1``
-with a ``Lantern-Status`` header carrying the HTTP-equivalent status.
+with a ``Lantern-Status`` header carrying the HTTP-equivalent status.  Reply
+types and success statuses are declared in the subject catalogue
+(``events.subjects.COMMANDS``), from which both API documents are generated.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -33,7 +34,14 @@ from plumbing import logs
 from plumbing.access.auth import AuthError, Identity
 from plumbing.access.rules import Access, Forbidden
 from plumbing.domain import Conflict, DomainError, Invalid, NotFound, Trace
-from plumbing.interface.requests import trace_from, utcnow
+from plumbing.interface.requests import (
+    CORRELATION_HEADER,
+    TraceContext,
+    correlation_from,
+    trace_context,
+    trace_from,
+    utcnow,
+)
 from plumbing.messaging.failures import Failure, classify, describe
 
 if TYPE_CHECKING:
@@ -53,6 +61,8 @@ class Context:
     interface: str
     headers: Mapping[str, str]
     identity: Identity | None = None  # who the bearer token says is asking (None: no guard)
+    #: the caller's W3C trace context, when a valid ``traceparent`` came with the request
+    trace_context: TraceContext | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class Result:
 
     body: Any
     status: int = 200
+    correlation_id: str = ""  # echoed to the caller (``X-Correlation-Id``)
 
 
 @dataclass(frozen=True)
@@ -125,29 +136,38 @@ async def execute(
     The guard is the one enforcement point for HTTP and NATS alike (and the CLI,
     which speaks HTTP): see ``plumbing.interface.guard``.
     """
+    correlation_id = correlation_from(headers)
+    traced = trace_context(headers)
     try:
         identity = guard.identify(headers) if guard is not None else None
         command = decode(data, op.kind) if isinstance(data, bytes) else convert(data, op.kind)
         actor = str(getattr(command, op.actor_field, "")) if op.actor_field else ""
         context = Context(
             trace=trace_from(
-                headers, interface=interface, actor=actor or (identity.subject if identity else "")
+                headers,
+                interface=interface,
+                actor=actor or (identity.subject if identity else ""),
+                correlation_id=correlation_id,
             ),
             now=utcnow(),
             interface=interface,
             headers=headers,
             identity=identity,
+            trace_context=traced,
         )
         with bound_contextvars(
-            correlation_id=context.trace.correlation_id, causation_id=context.trace.causation_id
+            correlation_id=correlation_id,
+            causation_id=context.trace.causation_id,
+            **({"trace_id": traced.trace_id} if traced else {}),
         ):
             if guard is None:
                 outcome = await anyio.to_thread.run_sync(op.handle, command, context)
             else:
                 outcome = await anyio.to_thread.run_sync(guard.run, op, command, context)
     except Exception as exc:  # noqa: BLE001 - every refusal becomes an ErrorV1
-        return Result(refusal(exc), status_of(exc))
-    return outcome if isinstance(outcome, Result) else Result(outcome)
+        return Result(refusal(exc), status_of(exc), correlation_id)
+    result = outcome if isinstance(outcome, Result) else Result(outcome)
+    return replace(result, correlation_id=correlation_id)
 
 
 # -- HTTP ---------------------------------------------------------------------------------
@@ -192,7 +212,12 @@ def http_routes(operations: list[Operation[Any]], guard: Guard | None = None) ->
 
 
 def _response(result: Result) -> Response:
-    return Response(encode(result.body), status_code=result.status, media_type="application/json")
+    return Response(
+        encode(result.body),
+        status_code=result.status,
+        media_type="application/json",
+        headers={CORRELATION_HEADER: result.correlation_id} if result.correlation_id else None,
+    )
 
 
 # -- NATS -----------------------------------------------------------------------------------
@@ -210,78 +235,18 @@ def nats_responders(
             raw: bytes, headers: dict[str, str], op: Operation[Any] = op
         ) -> tuple[bytes, dict[str, str]]:
             result = await execute(op, raw or b"{}", headers, "nats", guard)
-            return encode(result.body), {STATUS_HEADER: str(result.status)}
+            return encode(result.body), {
+                STATUS_HEADER: str(result.status),
+                CORRELATION_HEADER: result.correlation_id,
+            }
 
         responders[subject(op.name)] = respond
     return responders
 
 
-# -- OpenAPI ----------------------------------------------------------------------------------
-def openapi(title: str, operations: list[Operation[Any]]) -> dict[str, Any]:
-    """An OpenAPI 3.1 document generated from the operations' msgspec types."""
-    kinds = [op.kind for op in operations] + [op.returns for op in operations if op.returns]
-    kinds.append(ErrorV1)
-    (schemas, components) = msgspec.json.schema_components(
-        kinds, ref_template="#/components/schemas/{name}"
-    )
-    by_kind = dict(zip(kinds, schemas, strict=True))
-    paths: dict[str, Any] = {}
-    error = {"content": {"application/json": {"schema": by_kind[ErrorV1]}}}
-    for op in operations:
-        entry: dict[str, Any] = {
-            "operationId": op.name,
-            "summary": op.summary or op.name.replace("_", " "),
-            "responses": {
-                "200": {"description": "OK"},
-                "400": {"description": "Bad input (names the field)", **error},
-                "401": {"description": "No valid bearer token", **error},
-                "403": {"description": "Not allowed (audited as refused)", **error},
-                "404": {"description": "Not found", **error},
-                "409": {"description": "State conflict", **error},
-                "422": {"description": "Unacceptable value", **error},
-            },
-        }
-        if op.returns is not None:
-            entry["responses"]["200"]["content"] = {
-                "application/json": {"schema": by_kind[op.returns]}
-            }
-        if op.method == "GET":
-            entry["parameters"] = [
-                {
-                    "name": f,
-                    "in": "path" if "{" + f + "}" in documented(op.path) else "query",
-                    "required": "{" + f + "}" in documented(op.path),
-                    "schema": {"type": "string"},
-                }
-                for f in getattr(op.kind, "__struct_fields__", ())
-            ]
-        else:
-            entry["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": by_kind[op.kind]}},
-            }
-        paths.setdefault(documented(op.path), {})[op.method.lower()] = entry
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": "1"},
-        "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "security": [{"bearer": []}],
-    }
+# -- documents ---------------------------------------------------------------------------------
+def openapi(service: str, operations: list[Operation[Any]]) -> dict[str, Any]:
+    """The service's OpenAPI 3.1 document (see ``plumbing.interface.openapi``)."""
+    from plumbing.interface.openapi import document
 
-
-def documented(path: str) -> str:
-    """A route path as OpenAPI writes it: Starlette's converters (``{seq:int}``) dropped."""
-    return re.sub(r"{(\w+):\w+}", r"{\1}", path)
-
-
-def openapi_route(title: str, operations: list[Operation[Any]]) -> BaseRoute:
-    document = encode(openapi(title, operations))
-
-    async def endpoint(_: Request) -> Response:
-        return Response(document, media_type="application/json")
-
-    return Route("/openapi.json", endpoint, methods=["GET"])
+    return document(f"Lantern {service}", service, operations)

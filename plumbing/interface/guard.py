@@ -42,6 +42,7 @@ from plumbing.access.rules import (
 from plumbing.access.rules import command as command_access
 from plumbing.domain import Conflict
 from plumbing.integrity import audit
+from plumbing.integrity.repeats import RepeatWindows
 from plumbing.settings import Settings
 from plumbing.store.application import LanternApplication
 from plumbing.store.projections import Projection
@@ -69,11 +70,20 @@ class _Queue(Projection):
 
 
 class Guard:
-    def __init__(self, *, app: LanternApplication, service: str, secret: bytes) -> None:
+    def __init__(
+        self,
+        *,
+        app: LanternApplication,
+        service: str,
+        secret: bytes,
+        repeat_window_s: float = 0.0,
+    ) -> None:
         self.app = app
         self.service = service
         self.secret = secret
         self.review_queue = _Queue(app)
+        #: repeated identical reads make one entry with a count (run ``repeat_flusher`` beside)
+        self.repeats = RepeatWindows(repeat_window_s, self.store)
 
     @classmethod
     def from_settings(cls, settings: Settings, app: LanternApplication) -> Guard:
@@ -81,7 +91,16 @@ class Guard:
         secret = auth.auth_secret(
             settings.auth_secret, dev_mode=settings.dev_mode, data_dir=settings.data_dir
         )
-        return cls(app=app, service=settings.service, secret=secret)
+        return cls(
+            app=app,
+            service=settings.service,
+            secret=secret,
+            repeat_window_s=settings.audit_repeat_window_s,
+        )
+
+    async def repeat_flusher(self, stop: Any) -> None:
+        """Background work: record closed windows of repeated reads, and all of them at stop."""
+        await self.repeats.run(stop)
 
     # -- authentication ------------------------------------------------------------------------
     def identify(self, headers: Any) -> Identity:
@@ -135,7 +154,10 @@ class Guard:
                 raise
             if not entry.stored:
                 entry.status = outcome.status if isinstance(outcome, Result) else 200
-                self.store(entry)
+                repeatable = access.kind != COMMAND and not decision.break_glass
+                record_now = not repeatable or self.repeats.admit(entry)
+                if record_now and not entry.stored:  # a closed window's summary may carry it
+                    self.store(entry)
         return outcome
 
     def _entry(

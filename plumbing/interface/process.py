@@ -23,6 +23,7 @@ from plumbing import logs
 from plumbing.integrity.chainer import Chainer
 from plumbing.interface.health import readiness
 from plumbing.interface.http import reply
+from plumbing.interface.metrics import Metrics
 from plumbing.messaging.host import MessagingHost
 from plumbing.messaging.wakeup import ListenWaker
 from plumbing.settings import Settings
@@ -44,8 +45,19 @@ class ServiceProcess:
     )
     #: Deadline tickers (run as lease-held singletons of the messaging host), for /readyz.
     tickers: list[Ticker] = field(default_factory=list)
+    #: this process's Prometheus registry and ``/metrics`` (``plumbing.interface.metrics``)
+    metrics: Metrics | None = None
 
-    def asgi(self) -> Starlette:
+    def __post_init__(self) -> None:
+        if self.metrics is None:
+            self.metrics = Metrics(self.settings.service)
+        stored = self.metrics.gauge(
+            "events_stored", "Position of the newest event in this service's store"
+        )
+        recorder = self.app.recorder
+        self.metrics.on_scrape(lambda: stored.set(recorder.max_notification_id() or 0))
+
+    def asgi(self) -> Any:
         async def alive(_: Request) -> Response:
             return reply({"service": self.settings.service, "alive": True})
 
@@ -64,14 +76,15 @@ class ServiceProcess:
                 }
             )
 
-        return Starlette(
-            routes=[
-                Route("/healthz", alive),
-                Route("/readyz", ready),
-                Route("/health", health),
-                *self.routes,
-            ]
-        )
+        assert self.metrics is not None
+        routes = [
+            Route("/healthz", alive),
+            Route("/readyz", ready),
+            Route("/health", health),
+            *self.routes,
+            *self.metrics.routes(),
+        ]
+        return self.metrics.middleware(Starlette(routes=routes), routes)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

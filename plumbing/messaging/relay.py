@@ -55,6 +55,7 @@ from events import headers as h
 from events.codec import encode
 from events.subjects import Subjects
 from plumbing import logs
+from plumbing.domain import rfc3339
 from plumbing.envelope import Outgoing, Translator
 from plumbing.messaging.failures import classify, describe
 from plumbing.messaging.publisher import WRONG_LAST_SEQUENCE, Ack, Outbound, Publisher
@@ -219,10 +220,10 @@ class OutboxRelay:
             h.POSITION: str(position),
             h.EPOCH: epoch,
             h.PARTITION: str(partition),
-            h.SCHEMA: type(outgoing.message).__struct_config__.tag or "",
+            h.SCHEMA: str(type(outgoing.message).__struct_config__.tag or ""),
             h.CORRELATION_ID: str(getattr(event, "correlation_id", "")),
             h.CAUSATION_ID: str(getattr(event, "causation_id", "")),
-            h.RECORDED_AT: event.timestamp.isoformat(),
+            h.RECORDED_AT: rfc3339(event.timestamp),
         }
         if outgoing.incident_id:
             headers[h.INCIDENT_ID] = outgoing.incident_id

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoding
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
 from events.dispatch import AddResponderV1
 from events.intake import (
@@ -25,7 +26,7 @@ from events.intake import (
     IncidentReportedV1,
     RiskReclassifiedV1,
 )
-from plumbing.domain import Conflict, NotFound, Trace
+from plumbing.domain import Conflict, NotFound, Trace, rfc3339
 from plumbing.store.application import LanternApplication
 from services.dispatch.domain.assignment import Need, choose_on_call, choose_responder
 from services.dispatch.domain.escalation import Pick, Position, next_step
@@ -35,6 +36,10 @@ from services.dispatch.domain.roster import ROSTER_ID, Responder, Roster, Shift
 from services.dispatch.projections import ACTIVE_STATES, DispatchBoard, DispatchTimers
 
 T = TypeVar("T")
+#: A write that lost an optimistic-concurrency race is decided again on fresh state, 4 times.
+_ON_CONCURRENT_WRITE = Retrying(
+    retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(4), reraise=False
+)
 TIMER_ACTOR = "service:dispatch-timer"
 
 
@@ -311,12 +316,14 @@ class DispatchApplication(LanternApplication):
         self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        for _ in range(4):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue  # someone else wrote first: reload and decide again
-        raise Conflict("the dispatch changed concurrently too often; try again", "dispatch_id")
+        """Someone else wrote first (optimistic concurrency): reload and decide again."""
+        try:
+            result: T = _ON_CONCURRENT_WRITE.copy()(attempt)
+        except RetryError:
+            raise Conflict(
+                "the dispatch changed concurrently too often; try again", "dispatch_id"
+            ) from None
+        return result
 
     # -- timers ----------------------------------------------------------------------------
     def fire(self, key: Hashable, due_at: datetime, now: datetime) -> bool:
@@ -370,7 +377,7 @@ class DispatchApplication(LanternApplication):
             "incident_id": str(incident_id),
             "phase": response.phase,
             "unassigned": not response.order,
-            "held_until": response.held_until.isoformat() if response.held_until else None,
+            "held_until": rfc3339(response.held_until) if response.held_until else None,
             "policy_version": response.policy.version,
             "current": current,
             "dispatches": dispatches,

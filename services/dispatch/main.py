@@ -5,9 +5,10 @@ from __future__ import annotations
 from events.intake import IntakeEvent
 from events.subjects import DISPATCH, INTAKE, Subjects
 from plumbing.integrity.audit import audited
-from plumbing.interface import operators
-from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface import docs, operators
+from plumbing.interface.commands import http_routes, nats_responders
 from plumbing.interface.guard import Guard
+from plumbing.interface.metrics import Metrics
 from plumbing.interface.process import ServiceProcess
 from plumbing.interface.requests import utcnow
 from plumbing.messaging.feed import Feed, contract
@@ -17,7 +18,9 @@ from plumbing.settings import Settings
 from plumbing.store.select import store_env
 from plumbing.timers import Ticker
 from services.dispatch import config
+from services.dispatch import metrics as service_metrics
 from services.dispatch.application import DispatchApplication
+from services.dispatch.calendar import CalendarFeedService
 from services.dispatch.domain.response import response_id_for
 from services.dispatch.notify import build_notifier
 from services.dispatch.operations import operations
@@ -29,6 +32,7 @@ def build(settings: Settings) -> ServiceProcess:
     cfg = config.load(settings.config_file)
     app = DispatchApplication(env=store_env(settings), policy=cfg.policy())
     guard = Guard.from_settings(settings, app)
+    calendar = CalendarFeedService(app, subjects, settings.nats_url, guard.on_behalf_of)
     relay = OutboxRelay(
         app=app,
         service=DISPATCH,
@@ -60,11 +64,28 @@ def build(settings: Settings) -> ServiceProcess:
         singletons={"ticker": ticker.run, "notifier": notifier.run},
         after_commit=app.after_batch,
     )
-    ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
+    ops = [
+        *operations(app),
+        *calendar.operations(),
+        *guard.operations(),
+        *operators.operations(messaging),
+    ]
     messaging.responders = nats_responders(
         ops, lambda name: subjects.command(DISPATCH, name), guard
     )
-    routes = [*http_routes(ops, guard), openapi_route("Lantern dispatch", ops)]
+    routes = [
+        *http_routes(ops, guard),
+        *calendar.routes(),
+        *docs.routes(DISPATCH, ops, extra_paths=calendar.PATHS),
+    ]
+    metrics = Metrics(DISPATCH)
+    service_metrics.register(metrics, app)
     return ServiceProcess(
-        settings=settings, app=app, routes=routes, messaging=messaging, tickers=[ticker]
+        settings=settings,
+        app=app,
+        routes=routes,
+        messaging=messaging,
+        tickers=[ticker],
+        background=[guard.repeat_flusher, calendar.run],
+        metrics=metrics,
     )

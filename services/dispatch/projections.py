@@ -15,6 +15,7 @@ from collections.abc import Hashable
 from typing import Any
 from uuid import UUID
 
+from plumbing.domain import rfc3339
 from plumbing.store.projections import Projection
 from plumbing.timers import DueTimers
 from services.dispatch.domain.response import IncidentResponse
@@ -78,7 +79,7 @@ class DispatchBoard(Projection):
                 event.rule,
                 event.reason,
                 event.candidates,
-                event.ack_deadline.isoformat(),
+                rfc3339(event.ack_deadline),
             )
         elif isinstance(event, R.Escalated):
             if event.from_dispatch_id is not None:
@@ -92,10 +93,10 @@ class DispatchBoard(Projection):
                     event.rule,
                     event.detail,
                     event.candidates,
-                    event.ack_deadline.isoformat() if event.ack_deadline else None,
+                    rfc3339(event.ack_deadline) if event.ack_deadline else None,
                 )
         elif isinstance(event, R.Acknowledged):
-            self._move(event.dispatch_id, "acknowledged", acknowledged_at=event.at.isoformat())
+            self._move(event.dispatch_id, "acknowledged", acknowledged_at=rfc3339(event.at))
             for other in event.stood_down:
                 self._move(other, "stood_down")
         elif isinstance(event, R.Declined):
@@ -125,7 +126,7 @@ class DispatchBoard(Projection):
             "responder_id": responder_id,
             "state": "assigned",
             "step": step,
-            "assigned_at": event.at.isoformat(),
+            "assigned_at": rfc3339(event.at),
             "ack_deadline": ack_deadline,
             "rule": rule,
             "reason": reason,

@@ -17,6 +17,7 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoding
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from events import followup as f
 from events.dispatch import DispatchStatusChangedV1, ResponderEnrolledV1
@@ -37,6 +38,11 @@ from services.followup.projections.plans import PlanBoard
 from services.followup.projections.timers import DUE, OVERDUE, FollowupTimers
 
 T = TypeVar("T")
+#: A write that lost an optimistic-concurrency race (to a timer, say) is decided again on fresh
+#: state; after the third loss the IntegrityError itself is raised.
+_ON_CONCURRENT_WRITE = Retrying(
+    retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(3), reraise=True
+)
 SYSTEM = Trace(actor="service:followup", correlation_id="", causation_id="followup:timer")
 
 
@@ -102,17 +108,15 @@ class FollowupApplication(LanternApplication):
 
     def _change(self, plan_id: UUID, decide: Callable[[FollowupPlan], T]) -> T:
         """Load, decide, record; a concurrent write (a timer, say) is retried on fresh state."""
-        for attempt in range(3):
+
+        def attempt() -> T:
             plan = self.plan(plan_id)
             result = decide(plan)
-            try:
-                self.record(plan)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                continue
+            self.record(plan)
             return result
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        changed: T = _ON_CONCURRENT_WRITE.copy()(attempt)
+        return changed
 
     # -- reacting to dispatch --------------------------------------------------------------------
     def on_dispatch_event(self, event: Any, trace: Trace) -> list[Aggregate]:

@@ -6,9 +6,10 @@ from events.dispatch import DispatchEvent
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
 from plumbing import care_team
 from plumbing.integrity.audit import audited
-from plumbing.interface import operators
-from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface import docs, operators
+from plumbing.interface.commands import http_routes, nats_responders
 from plumbing.interface.guard import Guard
+from plumbing.interface.metrics import Metrics
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.feed import Feed, contract
 from plumbing.messaging.host import MessagingHost
@@ -16,6 +17,7 @@ from plumbing.messaging.relay import OutboxRelay
 from plumbing.settings import Settings
 from plumbing.store.select import store_env
 from plumbing.timers import Clock, Ticker, system_clock
+from services.followup import metrics as service_metrics
 from services.followup.application import FollowupApplication, opens_plans
 from services.followup.domain.ids import plan_id_for
 from services.followup.operations import operations
@@ -63,12 +65,15 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
     messaging.responders = nats_responders(
         ops, lambda name: subjects.command(FOLLOWUP, name), guard
     )
-    routes = [*http_routes(ops, guard), openapi_route("Lantern follow-up", ops)]
+    routes = [*http_routes(ops, guard), *docs.routes(FOLLOWUP, ops)]
+    metrics = Metrics(FOLLOWUP)
+    service_metrics.register(metrics, app)
     return ServiceProcess(
         settings=settings,
         app=app,
         routes=routes,
         messaging=messaging,
-        background=[reporter.run],
+        background=[guard.repeat_flusher, reporter.run],
         tickers=[ticker],
+        metrics=metrics,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from events.subjects import INTAKE, Subjects
 from plumbing import care_team, privacy
 from plumbing.integrity.audit import audited
-from plumbing.interface import operators
-from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface import docs, operators
+from plumbing.interface.commands import http_routes, nats_responders
 from plumbing.interface.guard import Guard
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.host import MessagingHost
@@ -41,5 +41,11 @@ def build(settings: Settings) -> ServiceProcess:
     ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
     command = lambda name: subjects.command(INTAKE, name)  # noqa: E731
     messaging.responders = nats_responders(ops, command, guard)
-    routes = [*http_routes(ops, guard), openapi_route("Lantern intake", ops)]
-    return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)
+    routes = [*http_routes(ops, guard), *docs.routes(INTAKE, ops)]
+    return ServiceProcess(
+        settings=settings,
+        app=app,
+        routes=routes,
+        messaging=messaging,
+        background=[guard.repeat_flusher],
+    )

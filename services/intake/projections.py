@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from plumbing.domain import rfc3339
 from services.intake.domain.incident import Incident
 
 
@@ -31,7 +32,7 @@ def _reported(view: dict[str, Any], e: Incident.Reported) -> None:
         state="open",
         reporter_id=e.reporter_id,
         reporter_role=e.reporter_role,
-        reported_at=e.reported_at.isoformat(),
+        reported_at=rfc3339(e.reported_at),
         location=e.location,
         warning_signs=list(e.warning_signs),
         immediate_danger=e.immediate_danger,
@@ -69,7 +70,7 @@ def _linked(view: dict[str, Any], e: Incident.ReportLinked) -> None:
             "risk": e.risk,
             "immediate_danger": e.immediate_danger,
             "screener": _screener(e.screener, e.suggested_risk, e.chosen_risk),
-            "at": e.at.isoformat(),
+            "at": rfc3339(e.at),
         }
     )
     view["warning_signs"] += [s for s in e.warning_signs if s not in view["warning_signs"]]
@@ -127,7 +128,7 @@ def _closed(view: dict[str, Any], e: Incident.Closed) -> None:
 
 
 def _iso(at: Any) -> str:
-    return str(at.isoformat())
+    return rfc3339(at)
 
 
 _FOLD: dict[type[Any], Any] = {

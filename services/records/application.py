@@ -21,7 +21,7 @@ from eventsourcing.utils import get_topic
 from events import audit, dispatch, followup
 from events.records import ListAuditV1, ShowResponseMeasuresV1, ShowTimelineV1
 from plumbing.access.rules import Resource
-from plumbing.domain import NotFound
+from plumbing.domain import NotFound, rfc3339
 from plumbing.store.application import LanternApplication
 from services.records import translate
 from services.records.domain import disclosures, measures, replay
@@ -122,7 +122,7 @@ class RecordsApplication(LanternApplication):
         elif isinstance(message, followup.ConsentChangedV1) and timeline is not None:
             student = timeline.fact("student_ref")
             if student:
-                line = {"kind": "consent", **entry.data, "at": entry.at.isoformat()}
+                line = {"kind": "consent", **entry.data, "at": rfc3339(entry.at)}
                 self._student(work, student).add(line, entry.event_id)
 
     def _audit(self, work: dict[UUID, Aggregate], entry: Entry, m: audit.AuditRecordedV1) -> None:
@@ -224,7 +224,7 @@ class RecordsApplication(LanternApplication):
         if q.as_of is not None:
             events = [e for e in every if e.kind == EVENT]
             shown = [e for e in shown if e.known_from <= q.as_of]
-            out["as_of"] = q.as_of.isoformat()
+            out["as_of"] = rfc3339(q.as_of)
             out["state"] = replay.known_at(events, q.as_of)
             out["true_state"] = replay.true_at(events, q.as_of)
         if q.position is not None:
@@ -334,7 +334,7 @@ def audit_line(entry: Entry) -> dict[str, Any]:
         **data,
         "kind_of_access": data.get("kind"),
         "event_id": entry.event_id,
-        "recorded_at": entry.recorded_at.isoformat() if entry.recorded_at else None,
+        "recorded_at": rfc3339(entry.recorded_at) if entry.recorded_at else None,
         "causation_id": entry.causation_id,
         "correlation_id": entry.correlation_id,
     }

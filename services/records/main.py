@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from events.subjects import RECORDS, SERVICES, Subjects
-from plumbing.interface import operators
-from plumbing.interface.commands import http_routes, nats_responders, openapi_route
+from plumbing.interface import docs, operators
+from plumbing.interface.commands import http_routes, nats_responders
 from plumbing.interface.guard import Guard
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.host import MessagingHost
@@ -32,5 +32,11 @@ def build(settings: Settings) -> ServiceProcess:
     ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
     command = lambda name: subjects.command(RECORDS, name)  # noqa: E731
     messaging.responders = nats_responders(ops, command, guard)
-    routes = [*http_routes(ops, guard), openapi_route("Lantern records", ops)]
-    return ServiceProcess(settings=settings, app=app, routes=routes, messaging=messaging)
+    routes = [*http_routes(ops, guard), *docs.routes(RECORDS, ops)]
+    return ServiceProcess(
+        settings=settings,
+        app=app,
+        routes=routes,
+        messaging=messaging,
+        background=[guard.repeat_flusher],
+    )

@@ -118,3 +118,4 @@ def test_the_deploy_file_is_the_generated_permissions() -> None:
 
     assert (DEPLOY / "permissions.conf").read_text() == render(Subjects("lantern"))
     assert "user: console" in render(Subjects("lantern"))
+    assert '"lantern.cmd.followup.list_plans"' in render(Subjects("lantern"))  # the calendar

@@ -12,7 +12,7 @@ import pytest
 from events.dispatch import AddResponderV1
 from events.intake import IncidentCancelledV1, IncidentReportedV1
 from events.vocabulary import Category, ResponderRole, RiskLevel
-from plumbing.domain import Conflict
+from plumbing.domain import Conflict, rfc3339
 from services.dispatch.application import DispatchApplication
 from services.dispatch.domain.policy import Policy, SchoolHours
 from services.dispatch.projections import DispatchTimers
@@ -84,7 +84,7 @@ def test_a_reported_incident_is_assigned_and_load_spreads_assignments(
 
     assert current(dispatch, first)["responder_id"] == "co-a"
     assert current(dispatch, second)["responder_id"] == "co-b"
-    assert current(dispatch, first)["ack_deadline"] == (NOW + timedelta(seconds=120)).isoformat()
+    assert current(dispatch, first)["ack_deadline"] == rfc3339(NOW + timedelta(seconds=120))
 
 
 def test_silence_walks_the_chain_to_the_top_then_stops(dispatch: DispatchApplication) -> None:
@@ -232,7 +232,7 @@ def test_low_risk_after_hours_is_held_until_school_opens_when_the_policy_says_so
     incident = report(app, risk=RiskLevel.LOW, at=friday_night)
 
     assert view(app, incident)["phase"] == "held"
-    assert view(app, incident)["held_until"] == "2026-11-30T07:30:00+00:00"
+    assert view(app, incident)["held_until"] == "2026-11-30T07:30:00Z"
     assert tick(app, datetime.fromisoformat("2026-11-30T07:30:01+00:00")) == 1
     assert current(app, incident)["responder_id"] == "co-a"
     app.close()

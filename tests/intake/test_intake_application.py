@@ -25,7 +25,7 @@ from events.intake import (
     StudentDetailsV1,
 )
 from events.vocabulary import Category, RiskLevel
-from plumbing.domain import Conflict, Invalid, NotFound
+from plumbing.domain import Conflict, Invalid, NotFound, rfc3339
 from services.intake.application import IntakeApplication
 from services.intake.domain.incident import Incident
 from services.intake.domain.student_file import StudentFile, student_file_id
@@ -366,9 +366,9 @@ def test_later_changes_are_events_and_show_in_the_view(intake: IntakeApplication
     view = intake.incident_view(incident_id)
     assert (view["notes"], view["warning_signs"], view["risk"]) == (2, ["pacing"], "high")
     assert view["location"] == "gym"
-    assert view["corrections"][0]["effective_at"] == before.isoformat()
+    assert view["corrections"][0]["effective_at"] == rfc3339(before)
     assert view["reclassifications"] == [
-        {"from": "moderate", "to": "high", "reason": "plan", "by": "psy-1", "at": LATER.isoformat()}
+        {"from": "moderate", "to": "high", "reason": "plan", "by": "psy-1", "at": rfc3339(LATER)}
     ]
     assert view["state"] == "closed"
     assert view["closed"]["by"] == "psy-1"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from plumbing.domain import rfc3339
 from services.records.domain import replay
 from services.records.domain.entries import ACCESS, Entry, ordered, with_actors
 
@@ -92,7 +93,7 @@ def test_state_as_known_with_the_student_after_reclassification() -> None:
     state = replay.known_at(STORY, at(10))
 
     assert state["dispatch"]["state"] == "with_student"
-    assert state["dispatch"]["with_student_at"] == at(5).isoformat()
+    assert state["dispatch"]["with_student_at"] == rfc3339(at(5))
     assert state["incident"]["risk"] == "high"
     assert state["followup"]["plan_id"] is None
 
@@ -105,7 +106,7 @@ def test_a_correction_is_shown_both_ways() -> None:
     # then the record then said "gym", and we now know it was the library.
     assert known["incident"]["location"] == "gym"
     assert true["incident"]["location"] == "library"
-    assert true["incident"]["corrections"][0]["effective_at"] == at(0).isoformat()
+    assert true["incident"]["corrections"][0]["effective_at"] == rfc3339(at(0))
     # Everything else agrees.
     assert known["dispatch"] == true["dispatch"]
 

@@ -23,14 +23,16 @@ import pytest
 
 from events.subjects import DISPATCH, FOLLOWUP, INTAKE, RECORDS, Subjects
 from plumbing.access.auth import AUTH_HEADER
-from plumbing.interface.commands import STATUS_HEADER, Operation
+from plumbing.interface.commands import Operation
 from plumbing.interface.guard import Guard
 from plumbing.timers import system_clock
+from services.dispatch.calendar import CalendarFeedService
 from services.dispatch.operations import operations as dispatch_ops
 from services.followup.operations import operations as followup_ops
 from services.intake.operations import operations as intake_ops
 from services.records.operations import operations as records_ops
 from tests.harness import Harness, eventually
+from tests.replies import check_nats_reply
 
 pytestmark = pytest.mark.system
 
@@ -70,6 +72,8 @@ ALLOWED: dict[str, set[str]] = {
     "acknowledge_dispatch": {P, S, A},
     "decline_dispatch": {P, S, A},
     "update_dispatch_status": {P, S, A},
+    "issue_calendar_feed": {P, A},  # your own feed (an administrator: anyone's)
+    "revoke_calendar_feed": {P, S, A},
     # follow-up
     "list_plans": {P, S, C, A},
     "show_plan": {P, S, C, A},
@@ -228,7 +232,8 @@ def operations(harness: Harness, service: str) -> list[Operation[Any]]:
     if service == INTAKE:
         return [*intake_ops(app), *shared]
     if service == DISPATCH:
-        return [*dispatch_ops(app), *shared]
+        feeds = CalendarFeedService(app, harness.subjects, harness.nats_url, lambda _: {})
+        return [*dispatch_ops(app), *feeds.operations(), *shared]
     if service == RECORDS:
         return [*records_ops(app), *shared]
     return [*followup_ops(app, system_clock), *shared]
@@ -269,7 +274,9 @@ async def test_every_role_on_every_operation_over_http_and_nats_follows_the_rule
                         timeout=5,
                         headers={AUTH_HEADER: f"Bearer {tokens[role]}"},
                     )
-                    over_nats = int((answer.headers or {})[STATUS_HEADER])
+                    over_nats = check_nats_reply(
+                        service, op.name, answer.headers or {}, msgspec.json.decode(answer.data)
+                    )
                     expected_refused = role not in ALLOWED[op.name]
                     for interface, status in (("http", http), ("nats", over_nats)):
                         if (status == 403) != expected_refused or status in (400, 401):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +228,20 @@ def test_up_refuses_a_bad_config_file_naming_the_key(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "dispatch.ack_deadline_seconds.high" in result.stderr
     assert not (tmp_path / "data" / "run.json").exists()
+
+
+def test_json_into_a_reader_that_stops_after_one_line_ends_quietly(system: Path) -> None:
+    """`lantern roster --json | head -1` and a reader gone before anything is written."""
+    for reader in ("head -1", "true"):
+        pipeline = subprocess.run(
+            f"{sys.executable} -m lantern.cli --data-dir {system} roster --json | {reader}; "
+            'echo "status ${PIPESTATUS[0]}"',
+            shell=True,
+            executable="/bin/bash",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert pipeline.stdout.splitlines()[-1] == "status 0", reader
+        assert pipeline.stderr == "", reader

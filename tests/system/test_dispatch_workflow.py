@@ -20,6 +20,7 @@ from events.common import ErrorV1
 from events.dispatch import AcknowledgeDispatchV1, DispatchReplyV1, ResponderPagedV1
 from events.subjects import DISPATCH, Subjects
 from tests.harness import Harness, admin_headers, eventually
+from tests.replies import check_nats_reply
 from tests.system.dispatch_fixtures import response, seed_roster, short_policy
 
 pytestmark = pytest.mark.system
@@ -182,6 +183,10 @@ async def test_acknowledging_over_nats_request_reply_is_the_same_operation(
     finally:
         await nc.close()
 
+    for answer in (wrong, right, malformed):
+        check_nats_reply(
+            DISPATCH, "acknowledge_dispatch", answer.headers or {}, decode(answer.data, Any)
+        )
     assert decode(wrong.data, ErrorV1).field == "as"
     assert decode(right.data, DispatchReplyV1).state == "acknowledged"
     assert decode(malformed.data, ErrorV1).field == "dispatch_id"

@@ -29,6 +29,7 @@ from lantern import runfile
 from plumbing.access.auth import DEV_SECRET_FILE
 from services.intake.application import IntakeApplication
 from tests.harness import TEST_AUTH_SECRET, Harness, admin_headers, eventually
+from tests.replies import check_nats_reply
 
 pytestmark = pytest.mark.system
 
@@ -70,7 +71,8 @@ async def over_nats(nc: Client, subjects: Subjects, name: str, body: Any) -> tup
         timeout=5,
         headers=admin_headers(),
     )
-    return int((reply.headers or {}).get("Lantern-Status", "0")), msgspec.json.decode(reply.data)
+    body = msgspec.json.decode(reply.data)
+    return check_nats_reply(INTAKE, name, reply.headers or {}, body), body
 
 
 async def on_stream(js: JetStreamContext, subjects: Subjects) -> list[tuple[str, bytes]]:

@@ -56,6 +56,7 @@ async def history(
     runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
     monkeypatch.setenv("LANTERN_STORE", store["store"])
     monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
+    monkeypatch.setenv("LANTERN_NATS_URL", nats_url)  # where the anchors are: verify is told
     if store["store"] == "postgres":
         monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
         monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])
@@ -245,6 +246,7 @@ async def test_crypto_shredding_a_student_leaves_the_history_verifiable(
     runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
     monkeypatch.setenv("LANTERN_STORE", store["store"])
     monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
+    monkeypatch.setenv("LANTERN_NATS_URL", nats_url)  # where the anchors are: verify is told
     if store["store"] == "postgres":
         monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
         monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])

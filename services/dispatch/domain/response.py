@@ -25,7 +25,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from plumbing.domain import Conflict, Invalid, NotFound, Trace, TracedCreated, TracedEvent
+from plumbing.domain import Conflict, Invalid, NotFound, Trace, TracedCreated, TracedEvent, rfc3339
 from services.dispatch.domain.assignment import Decision
 from services.dispatch.domain.escalation import Position, Step
 from services.dispatch.domain.policy import Policy
@@ -126,7 +126,7 @@ class IncidentResponse(Aggregate):
                     "reason": self.reason,
                     "step": self.step,
                     "to": self.to_responder_id,
-                    "at": self.at.isoformat(),
+                    "at": rfc3339(self.at),
                     "skipped": list(self.skipped),
                     "from_dispatch_id": str(self.from_dispatch_id)
                     if self.from_dispatch_id

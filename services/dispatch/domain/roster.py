@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
-from plumbing.domain import NotFound, Trace, TracedCreated, TracedEvent
+from plumbing.domain import NotFound, Trace, TracedCreated, TracedEvent, rfc3339
 from services.dispatch.domain.policy import DAYS
 
 ROSTER_ID: UUID = uuid5(NAMESPACE_URL, "lantern:dispatch:roster")
@@ -99,8 +99,8 @@ class Responder:
             else [{"days": list(s.days), "start": s.start, "end": s.end} for s in self.shifts],
             "overrides": [
                 {
-                    "start": o.start.isoformat(),
-                    "end": o.end.isoformat(),
+                    "start": rfc3339(o.start),
+                    "end": rfc3339(o.end),
                     "on_call": o.on_call,
                     "reason": o.reason,
                 }

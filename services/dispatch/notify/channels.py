@@ -6,13 +6,12 @@ so each message carries a stable idempotency key receivers can de-duplicate on.
 
 from __future__ import annotations
 
-import json
 import smtplib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
+
+import httpx
 
 
 @dataclass(frozen=True)
@@ -55,17 +54,16 @@ class WebhookChannel:
     name: str = "webhook"
 
     def send(self, page: Page) -> str:
-        request = urllib.request.Request(  # noqa: S310 - URL comes from validated configuration
+        """POST the page; any non-2xx answer is a failure (retried by the notifier)."""
+        response = httpx.post(
             self.url,
-            data=json.dumps(page.payload()).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", "Idempotency-Key": page.page_id},
+            json=page.payload(),
+            headers={"Idempotency-Key": page.page_id},
+            timeout=self.timeout_s,
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
-                return f"HTTP {response.status}"
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"HTTP {exc.code}") from None
+        if not response.is_success:
+            raise RuntimeError(f"HTTP {response.status_code}")
+        return f"HTTP {response.status_code}"
 
 
 @dataclass(frozen=True)

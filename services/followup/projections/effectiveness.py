@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from plumbing.domain import rfc3339
 from plumbing.store.projections import Projection
 from services.followup.domain.plan import FollowupPlan as P
 
@@ -114,7 +115,7 @@ class Effectiveness(Projection):
             for p in chosen:
                 groups[(p.school_id, p.period)].append(p)
             return {
-                "as_of": as_of.isoformat(),
+                "as_of": rfc3339(as_of),
                 "school_id": school_id,
                 "period": period,
                 "total": _summary(chosen, as_of),

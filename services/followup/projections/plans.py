@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from plumbing.domain import NotFound
+from plumbing.domain import NotFound, rfc3339
 from plumbing.store.projections import Projection
 from services.followup.domain.plan import FollowupPlan as P
 
 
 def _iso(value: Any) -> str:
-    return str(value.isoformat())
+    return rfc3339(value)
 
 
 class PlanBoard(Projection):

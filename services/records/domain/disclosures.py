@@ -57,6 +57,8 @@ def access_line(audit: Mapping[str, Any]) -> dict[str, Any]:
         "interface": audit.get("interface", ""),
         "outcome": audit.get("outcome", ""),
         "source_id": audit.get("audit_id", ""),
+        "count": audit.get("count", 1),  # identical reads in a row (one audit entry)
+        "last_at": audit.get("last_at"),
     }
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from plumbing.domain import rfc3339
+
 EVENT, ACCESS = "event", "access"  # what happened | who touched the record (audit entries)
 SYSTEM_ROLE = "system"
 
@@ -43,9 +45,9 @@ class Entry:
             "type": self.type,
             "summary": self.summary,
             "service": self.service,
-            "at": self.at.isoformat(),
-            "effective_at": self.effective_at.isoformat(),
-            "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
+            "at": rfc3339(self.at),
+            "effective_at": rfc3339(self.effective_at),
+            "recorded_at": rfc3339(self.recorded_at) if self.recorded_at else None,
             "actor": self.actor,
             "role": self.role,
             "causation_id": self.causation_id,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from plumbing.domain import rfc3339
 from services.records.domain.entries import EVENT, Entry, ordered
 
 DURATIONS = (
@@ -62,7 +63,7 @@ class IncidentMeasures:
             "school_id": self.school_id,
             "responder_id": self.responder_id,
             "period": self.period,
-            "reported_at": self.reported_at.isoformat() if self.reported_at else None,
+            "reported_at": rfc3339(self.reported_at) if self.reported_at else None,
             **{name: getattr(self, name) for name in DURATIONS},
             "escalations": self.escalations,
             "declines": self.declines,

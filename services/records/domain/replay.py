@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from plumbing.domain import rfc3339
 from services.records.domain.entries import EVENT, Entry, ordered
 
 State = dict[str, Any]
@@ -129,7 +130,7 @@ Handler = Callable[[State, Entry, Any], None]
 
 
 def _iso(entry: Entry) -> str:
-    return entry.at.isoformat()
+    return rfc3339(entry.at)
 
 
 def _reported(s: State, e: Entry, d: Any) -> None:
@@ -166,7 +167,7 @@ def _corrected(s: State, e: Entry, d: Any) -> None:
         {
             "field": field,
             "value": value,
-            "effective_at": e.effective_at.isoformat(),
+            "effective_at": rfc3339(e.effective_at),
             "at": _iso(e),
             "by": d.get("by", ""),
             "reason": d.get("reason", ""),
