@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from plumbing import logs
 from plumbing.integrity.chainer import Chainer
+from plumbing.interface import pipeline_metrics
 from plumbing.interface.health import readiness
 from plumbing.interface.http import reply
 from plumbing.interface.metrics import Metrics
@@ -56,6 +57,7 @@ class ServiceProcess:
         )
         recorder = self.app.recorder
         self.metrics.on_scrape(lambda: stored.set(recorder.max_notification_id() or 0))
+        pipeline_metrics.register(self.metrics, self.messaging, self.tickers)
 
     def asgi(self) -> Any:
         async def alive(_: Request) -> Response:

@@ -9,6 +9,7 @@ aggregate its question is keyed by, then folds it with pure functions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -183,8 +184,25 @@ class RecordsApplication(LanternApplication):
             timeline: IncidentTimeline = self.repository.get(incident_id)
         except AggregateNotFoundError:
             raise NotFound(f"no records for incident {incident_id}", "incident_id") from None
-        entries = timeline.entries()
+        entries = self._with_roles(timeline.entries())
         return ordered(with_actors(entries, self._requests(entries)))
+
+    def _with_roles(self, entries: list[Entry]) -> list[Entry]:
+        """A responder's role from the roster, where the entry was filed before the roster knew.
+
+        Roster changes travel in partition 0 and an incident's events in their own
+        partition, so records may file a responder's acknowledgement before it
+        has filed their enrolment; the role is then taken when the timeline is read.
+        """
+        try:
+            roster: Roster = self.repository.get(ROSTER_ID)
+            roles = roster.roles
+        except AggregateNotFoundError:
+            return entries
+        return [
+            replace(e, role=roles[e.actor]) if not e.role and e.actor in roles else e
+            for e in entries
+        ]
 
     def _requests(self, entries: list[Entry]) -> dict[str, tuple[str, str]]:
         """Who made the requests behind entries that do not name a person (one get each)."""

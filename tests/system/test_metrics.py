@@ -115,3 +115,18 @@ async def test_metrics_after_a_scripted_run_hold_its_figures(harness: Harness) -
     within_a_minute = ("lantern_dispatch_time_to_acknowledge_seconds_bucket", (("le", "60.0"),))
     assert dispatch[within_a_minute] == 2
     assert followup[("lantern_checkins", (("state", "overdue"),))] == 1
+
+    # The pipeline's own figures: what intake's relay published, what dispatch's lanes decided.
+    assert intake[("lantern_relay_published_total", ())] >= 4  # three reports, their audit
+    assert intake[("lantern_relay_lag_events", ())] == 0
+    assert intake[("lantern_relay_stopped", ())] == 0
+    decided = sum(
+        value
+        for (name, labels), value in dispatch.items()
+        if name == "lantern_consumer_processed_total"
+        and dict(labels)["unit"].startswith("dispatch-from-intake")
+    )
+    assert decided == 3
+    parked = [v for (n, _), v in dispatch.items() if n == "lantern_dead_letters_total"]
+    assert parked
+    assert set(parked) == {0}
