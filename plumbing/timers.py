@@ -23,7 +23,7 @@ import asyncio
 import json
 import time
 from abc import abstractmethod
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,12 +59,29 @@ class DueTimers(Projection):
 
     name = "timers"
 
+    #: owners whose every timer this instance saw scheduled (bounded; the rest are queried)
+    KNOWN_OWNERS = 50_000
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timers = self.table(
             "pending",
             indexes={"due": lambda d: d["due"], "owner": lambda d: d["owner"]},
         )
+        self._known: OrderedDict[str, dict[str, str]] = OrderedDict()  # owner -> key -> kind
+
+    def reset(self) -> None:
+        self._known.clear()
+
+    def born(self, owner: str) -> None:
+        """The owner's first event was folded: every timer it will have is scheduled here.
+
+        Cancelling its timers then needs no query of the table (the common case: a
+        response opened and assigned within one batch).
+        """
+        self._known[owner] = {}
+        if len(self._known) > self.KNOWN_OWNERS:
+            self._known.popitem(last=False)
 
     @abstractmethod
     def apply(self, event: Any) -> None:
@@ -80,7 +97,10 @@ class DueTimers(Projection):
         return json.dumps([None if p is None else str(p) for p in parts])
 
     def schedule(self, key: Hashable, due_at: datetime, owner: str = "", kind: str = "") -> None:
-        self.timers[self.text_of(key)] = {
+        text = self.text_of(key)
+        if owner in self._known:
+            self._known[owner][text] = kind
+        self.timers[text] = {
             "due": _sortable(due_at),
             "at": due_at.isoformat(),
             "owner": owner,
@@ -88,12 +108,19 @@ class DueTimers(Projection):
         }
 
     def cancel(self, key: Hashable) -> None:
-        self.timers.pop(self.text_of(key))
+        self.timers.delete(self.text_of(key))
 
     def cancel_owned(self, owner: str, kind: str | None = None) -> None:
+        known = self._known.get(owner)
+        if known is not None:
+            for text, its_kind in list(known.items()):
+                if kind is None or its_kind == kind:
+                    self.timers.delete(text)
+                    del known[text]
+            return
         for text, doc in list(self.timers.items_where(owner=owner)):
             if kind is None or doc["kind"] == kind:
-                self.timers.pop(text)
+                self.timers.delete(text)
 
     def pending(self) -> int:
         self.catch_up()

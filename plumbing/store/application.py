@@ -158,6 +158,8 @@ class LanternApplication(EventSourcedProjection[UUID]):
         loaded = load_many(self, wanted)
         work.update(loaded)
         absent.update(i for i in wanted if i not in loaded)
+        for aggregate in loaded.values():
+            self.loaded(aggregate)
 
     def get(self, aggregate_id: UUID) -> Any:
         """The aggregate (the batch's own copy inside a unit of work); raises if unknown."""
@@ -169,7 +171,15 @@ class LanternApplication(EventSourcedProjection[UUID]):
         aggregate: Aggregate = self.repository.get(aggregate_id)
         if work is not None:
             work[aggregate_id] = aggregate
+            self.loaded(aggregate)
         return aggregate
+
+    def loaded(self, aggregate: Aggregate) -> None:
+        """An aggregate joined the unit of work as stored, before any decision changes it.
+
+        A hook for applications that keep a batch-wide figure up to date as the
+        batch's decisions change aggregates (they note here what it was before).
+        """
 
     def enlist(self, *aggregates: Aggregate | None) -> None:
         """New aggregates join the unit of work, so later decisions of the batch find them."""

@@ -28,7 +28,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -66,6 +66,8 @@ class DocumentTable(Generic[V]):
         self.cache_size = cache
         self._cache: OrderedDict[str, V] = OrderedDict()
         self._dirty: dict[str, Any] = {}  # key -> value or _DELETED
+        # indexed value -> keys of unwritten documents that had it (a superset: checked again)
+        self._dirty_index: dict[str, dict[str | None, set[str]]] = {c: {} for c in self.indexes}
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(kind)
         tables = owner.app.tables
@@ -115,6 +117,8 @@ class DocumentTable(Generic[V]):
 
     def __setitem__(self, key: str, value: V) -> None:
         self._dirty[key] = value
+        for column, index in self.indexes.items():
+            self._dirty_index[column].setdefault(index(value), set()).add(key)
         self._remember(key, value)
         self.owner.changed()
 
@@ -130,6 +134,12 @@ class DocumentTable(Generic[V]):
         self._cache.pop(key, None)
         self.owner.changed()
         return found
+
+    def delete(self, key: str) -> None:
+        """Remove a document without reading it first (absent ones cost nothing more)."""
+        self._dirty[key] = _DELETED
+        self._cache.pop(key, None)
+        self.owner.changed()
 
     def _remember(self, key: str, value: V) -> None:
         self._cache[key] = value
@@ -162,7 +172,23 @@ class DocumentTable(Generic[V]):
         def keep(value: V) -> bool:
             return all(self.indexes[c](value) == v for c, v in wanted)
 
-        return self._select(f"WHERE {clause}", tuple(equal.values()), keep)
+        column, value = wanted[0]
+        unwritten = self._dirty_index[column].get(value, set())
+        return self._select(f"WHERE {clause}", tuple(equal.values()), keep, unwritten)
+
+    def count_by(self, column: str, where: str, values: Sequence[str]) -> dict[str, int]:
+        """Rows per value of ``column`` among rows whose ``where`` column is one of ``values``.
+
+        Counted by the database on the indexed columns, without opening a document;
+        only what is written back counts, so flush the projection first.
+        """
+        marks = ", ".join("?" for _ in values)
+        rows = self.owner.app.tables.query(
+            f"SELECT {column}, COUNT(*) FROM {self._name()} "  # noqa: S608
+            f"WHERE {where} IN ({marks}) GROUP BY {column}",
+            tuple(values),
+        )
+        return {str(value): int(count) for value, count in rows}
 
     def below(self, column: str, limit_value: str, limit: int) -> list[tuple[str, V]]:
         """Documents whose ``column`` is at or below a value, in that column's order."""
@@ -178,8 +204,17 @@ class DocumentTable(Generic[V]):
         return sorted(rows, key=lambda kv: index(kv[1]) or "")[:limit]
 
     def _select(
-        self, tail: str, params: Sequence[Any], keep: Callable[[V], bool] | None = None
+        self,
+        tail: str,
+        params: Sequence[Any],
+        keep: Callable[[V], bool] | None = None,
+        unwritten: Iterable[str] | None = None,
     ) -> list[tuple[str, V]]:
+        """Rows the query finds, merged with unwritten documents that ``keep`` accepts.
+
+        ``unwritten``: the only unwritten keys that could match (from the dirty
+        index), so a query costs what it finds, not what is waiting to be written.
+        """
         rows = self.owner.app.tables.query(
             f"SELECT key, doc FROM {self._name()} {tail}",  # noqa: S608
             params,
@@ -190,7 +225,9 @@ class DocumentTable(Generic[V]):
                 continue
             cached = self._cache.get(key)
             found[key] = cached if cached is not None else self._open(blob)
-        for key, value in self._dirty.items():
+        candidates = self._dirty if unwritten is None else unwritten
+        for key in candidates:
+            value = self._dirty.get(key, _DELETED)
             if value is not _DELETED and (keep is None or keep(value)):
                 found[key] = value
         return list(found.items())
@@ -217,9 +254,11 @@ class DocumentTable(Generic[V]):
 
     def written(self) -> None:
         self._dirty.clear()
+        for index in self._dirty_index.values():
+            index.clear()
 
     def forget(self) -> None:
-        self._dirty.clear()
+        self.written()
         self._cache.clear()
 
     @property

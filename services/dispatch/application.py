@@ -248,12 +248,8 @@ class DispatchApplication(LanternApplication):
             known = shares.get(aggregate.id)
             if known is not None and known[0] == aggregate.version:
                 continue
-            share: Counter[str] = Counter()
-            for dispatch_id, d in aggregate.dispatches.items():
-                share[d.responder_id] += int(d.state in ACTIVE_STATES)
-                before = self.board.row(dispatch_id)
-                if before is not None and before["state"] in ACTIVE_STATES:
-                    share[before["responder_id"]] -= 1
+            share = _active_share(aggregate)
+            share.subtract(self.scratch().get("stored_shares", {}).get(aggregate.id, Counter()))
             if known is not None:
                 delta.subtract(known[1])
             delta.update(share)
@@ -261,6 +257,11 @@ class DispatchApplication(LanternApplication):
         loads: Counter[str] = Counter(scratch["base"])
         loads.update(delta)
         return loads
+
+    def loaded(self, aggregate: Aggregate) -> None:
+        """Note a response's open dispatches as stored: the board already counts those."""
+        if isinstance(aggregate, IncidentResponse):
+            self.scratch().setdefault("stored_shares", {})[aggregate.id] = _active_share(aggregate)
 
     def after_batch(self) -> None:
         """A consumer batch was committed: bring the board up to date for the next one."""
@@ -391,3 +392,12 @@ class DispatchApplication(LanternApplication):
         return [
             r.as_record() for r in sorted(self.board.responders(), key=lambda r: r.responder_id)
         ]
+
+
+def _active_share(response: IncidentResponse) -> Counter[str]:
+    """Open dispatches per responder within one response."""
+    share: Counter[str] = Counter()
+    for d in response.dispatches.values():
+        if d.state in ACTIVE_STATES:
+            share[d.responder_id] += 1
+    return share

@@ -41,9 +41,20 @@ class DispatchBoard(Projection):
         self.responses = self.table("responses")  # response id -> incident and school
         self.roster = self.table("roster", cache=100_000)  # responder id -> record
         self._roster: RosterState | None = None  # the roster folded, read once from the table
+        self._active: Counter[str] | None = None  # open dispatches per responder, kept as we go
 
     def reset(self) -> None:
         self._roster = None
+        self._active = None
+
+    def _active_counts(self) -> Counter[str]:
+        """Counted once by the database (on indexed columns), then kept as events are folded."""
+        if self._active is None:
+            self.flush()
+            self._active = Counter(
+                self.dispatches.count_by("responder_id", "state", sorted(ACTIVE_STATES))
+            )
+        return self._active
 
     def _roster_state(self) -> RosterState:
         if self._roster is None:
@@ -132,12 +143,17 @@ class DispatchBoard(Projection):
             "reason": reason,
             "candidates": candidates,
         }
+        if self._active is not None:
+            self._active[responder_id] += 1
 
     def _move(
         self, dispatch_id: UUID, state: str, only: tuple[str, ...] = (), **extra: Any
     ) -> None:
         row = self.dispatches.get(str(dispatch_id))
         if row is not None and (not only or row["state"] in only):
+            if self._active is not None:
+                was, now = row["state"] in ACTIVE_STATES, state in ACTIVE_STATES
+                self._active[row["responder_id"]] += int(now) - int(was)
             row["state"] = state
             row.update(extra)
             self.dispatches[str(dispatch_id)] = row
@@ -157,9 +173,7 @@ class DispatchBoard(Projection):
         """Open dispatches per responder (only the open ones are read)."""
         self.catch_up()
         with self.lock:
-            return Counter(
-                row["responder_id"] for s in ACTIVE_STATES for row in self.dispatches.where(state=s)
-            )
+            return +self._active_counts()  # a copy without the zeros
 
     def of_incident(self, incident_id: UUID) -> list[dict[str, Any]]:
         self.catch_up()
@@ -199,7 +213,9 @@ class DispatchTimers(DueTimers):
 
     def apply(self, event: Any) -> None:
         rid = event.originator_id
-        if isinstance(event, R.PagingHeld):
+        if isinstance(event, R.Opened):
+            self.born(str(rid))
+        elif isinstance(event, R.PagingHeld):
             self._schedule(rid, (rid, None, "hold"), event.until)
         elif isinstance(event, R.ResponderAssigned):
             self._cancel_all(rid, "hold")

@@ -1,12 +1,16 @@
 """Dispatch's domain events -> public integration events (deliberate and minimal).
 
 Incident facts (school, risk, pseudonymous student reference) live on the
-response aggregate, so events that need them load it at that version.
+response aggregate, so events that need them know them as of that version: from
+the translator's own record of each response, kept as the relay passes its
+events in order, or (after any gap) by loading the response at that version.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -30,10 +34,51 @@ from services.dispatch.domain.roster import Roster
 Load = Callable[[UUID, int], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the outgoing events say about a response's incident, as of ``version``."""
+
+    version: int
+    incident_id: UUID
+    school_id: str
+    student_ref: str
+    risk: str
+
+
 class Translator:
-    def __init__(self, subjects: Subjects, load: Load) -> None:
+    def __init__(self, subjects: Subjects, load: Load, *, remember: int = 20_000) -> None:
         self.subjects = subjects
         self.load = load
+        self.remember = remember
+        self._facts: OrderedDict[UUID, Facts] = OrderedDict()
+
+    def facts(self, event: Any) -> Facts:
+        """The response's facts as of this event's version (loading only after a gap).
+
+        Valid only when every earlier event of the response passed through here in
+        order: a record one version behind is moved on (a risk change applied), any
+        other record is set aside and the response is loaded at that version.
+        """
+        rid, version = event.originator_id, event.originator_version
+        known = self._facts.get(rid)
+        if known is not None and known.version == version:
+            facts = known
+        elif known is not None and known.version == version - 1:
+            facts = replace(known, version=version)
+            if isinstance(event, R.RiskChanged):
+                facts = replace(facts, risk=event.risk)
+        elif isinstance(event, R.Opened):
+            facts = Facts(
+                version, event.incident_id, event.school_id, event.student_ref, event.risk
+            )
+        else:
+            r: R = self.load(rid, version)
+            facts = Facts(version, r.incident_id, r.school_id, r.student_ref, r.risk)
+        self._facts[rid] = facts
+        self._facts.move_to_end(rid)
+        if len(self._facts) > self.remember:
+            self._facts.popitem(last=False)
+        return facts
 
     def __call__(self, event: Any) -> Outgoing | None:
         if isinstance(event, Roster.ResponderEnrolled | Roster.AvailabilityChanged):
@@ -54,6 +99,9 @@ class Translator:
                 ),
                 str(event.incident_id),
             )
+        if not isinstance(event, R.Event):
+            return None
+        response = self.facts(event)  # every response event keeps the record in step
         if not isinstance(
             event,
             R.ResponderAssigned
@@ -64,7 +112,6 @@ class Translator:
             | R.ResponderPaged,
         ):
             return None
-        response: R = self.load(event.originator_id, event.originator_version)
         incident = str(response.incident_id)
         risk = RiskLevel(response.risk)
         s = self.subjects

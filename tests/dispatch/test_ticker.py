@@ -20,7 +20,7 @@ from plumbing.timers import Ticker
 from services.dispatch.application import DispatchApplication
 from services.dispatch.domain.response import response_id_for
 from tests.dispatch.test_dispatch_application import POLICY, add, report, view
-from tests.support import NOW, memory
+from tests.support import NOW, TRACE, memory
 
 pytestmark = pytest.mark.application
 
@@ -77,3 +77,29 @@ def test_a_timer_that_raises_is_quarantined_and_every_other_deadline_fires_on_ti
     ticker._fire_due()
     assert [escalations(dispatch, i) for i in incidents] == [2, 0, 2]
     assert ticker.failures[next(iter(ticker.quarantine))] == 3
+
+
+@pytest.mark.parametrize("seen_from_the_start", [True, False])
+def test_an_acknowledgement_cancels_the_deadline_whether_or_not_this_instance_saw_it_scheduled(
+    dispatch: DispatchApplication, seen_from_the_start: bool
+) -> None:
+    """Timers of responses opened before this instance started are found in the table."""
+    incident = report(dispatch)
+    dispatch.timers.catch_up()
+    if not seen_from_the_start:
+        dispatch.timers.flush()
+        dispatch.timers.reset()  # as after a restart: no memory of who scheduled what
+    dispatch_id = UUID(view(dispatch, incident)["current"]["dispatch_id"])
+    late = NOW + timedelta(hours=1)
+    assert [k for k, _ in dispatch.timers.due(late)] == [
+        (response_id_for(incident), dispatch_id, "ack")
+    ]
+
+    dispatch.acknowledge(
+        dispatch_id, view(dispatch, incident)["current"]["responder_id"], at=NOW, trace=TRACE
+    )
+    dispatch.timers.catch_up()
+
+    assert [cast(tuple[UUID, UUID, str], k)[2] for k, _ in dispatch.timers.due(late)] == [
+        "on_scene"
+    ]
