@@ -415,8 +415,10 @@ class _Script:
             when = at + timedelta(seconds=rng.uniform(5, min(60, window * 0.8)))
             self.at(when, self._decline(dispatch_id, responder_id))
         elif roll < habit.decline + habit.ack:
-            if rng.random() < habit.late:
-                delay = window + rng.uniform(-1, 240)  # around and after the deadline
+            if rng.random() < habit.late:  # around and after the deadline; some a moment
+                # after it, racing the ticker (which comes round up to 400 ms late)
+                near = rng.random() < 0.2
+                delay = window + (rng.uniform(0.0, 0.3) if near else rng.uniform(-1, 240))
             else:
                 delay = min(rng.expovariate(1 / habit.ack_mean_s), window * 0.95)
             self.at(at + timedelta(seconds=max(1.0, delay)), self._ack(dispatch_id, responder_id))
