@@ -19,7 +19,7 @@ from eventsourcing.application import Application
 
 from plumbing.settings import Settings
 from plumbing.store.select import DEV_CIPHER_FILE, store_env
-from services.dispatch.whatif.history import TOPICS, History, fold
+from services.dispatch.whatif.history import DECISION_TOPICS, TOPICS, History, fold
 
 BATCH = 5000
 
@@ -28,16 +28,22 @@ class StoreUnavailable(Exception):
     """There is no dispatch store to read where the settings point."""
 
 
-def read(recorder: Any, mapper: Any, batch: int = BATCH) -> History:
-    """The whole recorded history of one dispatch store."""
-    return fold(_rows(recorder, mapper, batch))
+def read(recorder: Any, mapper: Any, *, pages: bool = True, batch: int = BATCH) -> History:
+    """The whole recorded history of one dispatch store.
+
+    ``pages=False`` leaves out the pages sent to responders: a what-if does not
+    need them, only the fidelity check (which compares every event) does.
+    """
+    return fold(_rows(recorder, mapper, TOPICS if pages else DECISION_TOPICS, batch))
 
 
-def _rows(recorder: Any, mapper: Any, batch: int) -> Iterator[tuple[int, Any]]:
+def _rows(
+    recorder: Any, mapper: Any, topics: tuple[str, ...], batch: int
+) -> Iterator[tuple[int, Any]]:
     position = 0
     while True:
         notifications = recorder.select_notifications(
-            position, batch, topics=TOPICS, inclusive_of_start=False
+            position, batch, topics=topics, inclusive_of_start=False
         )
         for notification in notifications:
             yield notification.id, mapper.to_domain_event(notification)
@@ -53,7 +59,7 @@ class _Reader(Application[Any]):
 
 
 @contextmanager
-def offline(settings: Settings) -> Iterator[History]:
+def offline(settings: Settings, *, pages: bool = True) -> Iterator[History]:
     """Read a dispatch store directly (``lantern whatif --offline``), creating nothing."""
     if settings.store == "memory":
         raise StoreUnavailable("an in-memory store cannot be read from another process")
@@ -72,6 +78,6 @@ def offline(settings: Settings) -> Iterator[History]:
     env = {**store_env(settings), "CREATE_TABLE": "false"}
     reader = _Reader(env=env)
     try:
-        yield read(reader.recorder, reader.mapper)
+        yield read(reader.recorder, reader.mapper, pages=pages)
     finally:
         reader.close()
