@@ -52,7 +52,7 @@ def cmd_whatif(args: argparse.Namespace) -> None:
             "seed": args.seed,
             "incidents": True,
         }
-        document = call(args, "dispatch", "POST", "/whatif", body)
+        document = call(args, "dispatch", "POST", "/whatif", body, timeout=args.timeout)
     emit(args, document, report.table)
     if args.out:
         sys.stdout.flush()
@@ -112,4 +112,7 @@ def register(add: AddCommand) -> None:
     whatif.add_argument("--out", default=None, help="write JSON, CSV and a PNG chart into DIR")
     whatif.add_argument(
         "--offline", action="store_true", help="read the dispatch store directly (no service)"
+    )
+    whatif.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the service's answer"
     )

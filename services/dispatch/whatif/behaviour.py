@@ -43,6 +43,21 @@ from uuid import UUID
 from services.dispatch.whatif.history import DispatchRecord, History
 
 ACK, DECLINE, SILENT = "ack", "decline", "silent"
+
+#: The model in a few sentences, for the result document (and whoever reads it).
+MODEL = (
+    "Recorded answers first: a responder paged at the same point as in the record (the same "
+    "page of the same incident) answers as recorded, with the recorded delay after the page "
+    "(acknowledgement, decline or silence), and reports the recorded field statuses relative "
+    "to the acknowledgement. A silence the record cut short (someone else acknowledged, the "
+    "incident was cancelled) that the replay keeps open longer, and every other page, draws an "
+    "answer from that responder's own recorded answers (acknowledged after d, declined after d, "
+    "or no answer when they had their whole deadline), slower than any silence already "
+    "observed; uniformly, seeded by (seed, incident, page, responder). No record of their own: "
+    "their role's, then everyone's; none at all: no answer. Field statuses after a modelled "
+    "acknowledgement follow the incident's own recorded timeline, else one drawn from that "
+    "responder's. Incidents with anything drawn are flagged modelled, with the reasons."
+)
 T = TypeVar("T")
 
 

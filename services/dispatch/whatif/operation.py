@@ -9,17 +9,22 @@ the replay still runs every school's incidents (they compete for the same
 responders); only the report is narrowed.
 
 The operation reads dispatch's store through eventsourcing's recorder and
-mapper and runs in memory: the only write is the guard's audit entry.
+mapper and runs in memory: the only write is the guard's audit entry.  It
+runs inside the dispatch process, on the same CPU as the crisis path, so only
+one runs at a time (a second is told to try again, 409); a what-if over a long
+period is better run ``--offline`` against a copy of the store.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 from events.dispatch import RunWhatIfV1
 from plumbing.access.auth import Identity, Role
 from plumbing.access.rules import READ, Access, Forbidden
+from plumbing.domain import Conflict
 from plumbing.integrity import audit
 from plumbing.interface.commands import Context, Operation
 from services.dispatch.whatif import reading
@@ -30,22 +35,28 @@ ACCESS = Access(READ, frozenset({Role.SUPERVISOR, Role.ADMIN}), emergency=False)
 
 def operation(app: Any) -> Operation[RunWhatIfV1]:
     """``app``: anything with an eventsourcing ``recorder`` and ``mapper`` (dispatch's app)."""
+    one_at_a_time = threading.Lock()
 
     def handle(request: RunWhatIfV1, ctx: Context) -> dict[str, Any]:
         schools = visible_schools(ctx.identity, request.schools)
         policy = policy_from_toml(request.policy)
-        started = time.perf_counter()
-        history = reading.read(app.recorder, app.mapper, pages=False)
-        return run(
-            history,
-            policy,
-            since=request.since,
-            until=request.until,
-            schools=schools,
-            seed=request.seed,
-            include_incidents=request.incidents,
-            read_seconds=time.perf_counter() - started,
-        )
+        if not one_at_a_time.acquire(blocking=False):
+            raise Conflict("a what-if is already running here; try again shortly", "policy")
+        try:
+            started = time.perf_counter()
+            history = reading.read(app.recorder, app.mapper, pages=False)
+            return run(
+                history,
+                policy,
+                since=request.since,
+                until=request.until,
+                schools=schools,
+                seed=request.seed,
+                include_incidents=request.incidents,
+                read_seconds=time.perf_counter() - started,
+            )
+        finally:
+            one_at_a_time.release()
 
     return Operation(
         "run_whatif",

@@ -9,13 +9,13 @@ the record says happened; ``whatif`` is the replay under the policy.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.whatif.behaviour import __doc__ as BEHAVIOUR_DOC  # noqa: N812
+from services.dispatch.whatif.behaviour import MODEL
 from services.dispatch.whatif.measures import Outcome, outcome, pages_per_responder, summary
 from services.dispatch.whatif.replay import IncidentReplay, Replay
 
@@ -115,6 +115,19 @@ METRICS = (
     ),
 )
 
+#: What each incident's ``actual`` and ``whatif`` record holds.
+OUTCOME_FIELDS = {
+    "assigned_after_s": "seconds from the report to the first page (null: nobody paged)",
+    "acknowledged_after_s": "seconds from the report to the first acknowledgement (null: none)",
+    "acknowledged_by": "who acknowledged first",
+    "escalation_steps": "chain steps that paged someone",
+    "exhausted": "whether the chain ran out",
+    "declines": "pages declined",
+    "pages": "everyone paged, in order",
+    "phase": "where the response stood at the end: held, paging, acknowledged, exhausted, "
+    "resolved, cancelled, closed",
+}
+
 
 def build(
     replay: Replay,
@@ -145,12 +158,23 @@ def build(
             "record_ends": replay.end.isoformat() if replay.end else None,
         },
         "schools": sorted(schools) if schools is not None else None,
-        "model": {"seed": replay.seed, "responders": _model_text()},
+        "actual_policies": dict(
+            sorted(Counter(i.record.opened.policy.get("version") for i in shown).items())
+        ),
+        "model": {
+            "seed": replay.seed,
+            "responders": MODEL,
+            "deadlines": "a deadline fires when it falls due; where the record shows the live "
+            "ticker firing (or being overtaken at) that very deadline, at the recorded instant",
+            "roster": "each decision uses the roster as recorded by then (later corrections "
+            "are not seen), and every open dispatch in the district for the loads",
+        },
         "sides": {
             "actual": "what the record says happened (it stops where the record stops)",
             "whatif": "the replay under the policy, played out to the end",
         },
         "metrics": [m.as_record() for m in METRICS],
+        "outcome_fields": OUTCOME_FIELDS,
         "overall": _compare(pairs),
         "by_school": [
             {"school_id": school, **_compare(rows)} for school, rows in sorted(by_school.items())
@@ -207,11 +231,6 @@ def _incident(incident: IncidentReplay, outcomes: tuple[Outcome, Outcome]) -> di
         "modelled": bool(incident.modelled),
         "modelled_why": list(incident.modelled),
     }
-
-
-def _model_text() -> str:
-    doc = BEHAVIOUR_DOC or ""
-    return " ".join(doc.split("\n\n", 1)[1].split()) if "\n\n" in doc else doc
 
 
 # -- the table ---------------------------------------------------------------------------------
