@@ -57,7 +57,8 @@ def cmd_whatif(args: argparse.Namespace) -> None:
     if args.out:
         sys.stdout.flush()
         for path in files.write(document, Path(args.out)):
-            print(f"wrote {path}", file=sys.stderr)
+            if not args.json:  # with --json, stderr carries only errors
+                print(f"wrote {path}", file=sys.stderr)
 
 
 def _offline(

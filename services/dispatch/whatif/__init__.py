@@ -16,6 +16,7 @@ from dispatch's store and the replay runs in memory.
 * :mod:`.replay`    the discrete-event replay of the whole district;
 * :mod:`.measures`  time to assign and acknowledge, steps, pages, load balance;
 * :mod:`.fidelity`  the replay under the pinned policies against the record;
+* :mod:`.run`       one run: the policy's TOML in, the result document out;
 * :mod:`.report`    the self-describing JSON result and its text table;
 * :mod:`.files`     CSV, JSON and the PNG chart;
 * :mod:`.operation` the ``run_whatif`` operation (HTTP and NATS) and its access rule.
