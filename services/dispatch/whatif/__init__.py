@@ -19,5 +19,6 @@ from dispatch's store and the replay runs in memory.
 * :mod:`.run`       one run: the policy's TOML in, the result document out;
 * :mod:`.report`    the self-describing JSON result and its text table;
 * :mod:`.files`     CSV, JSON and the PNG chart;
-* :mod:`.operation` the ``run_whatif`` operation (HTTP and NATS) and its access rule.
+* :mod:`.operation` the ``run_whatif`` operation (HTTP and NATS) and its access rule;
+* :mod:`.gc_pause`  the cyclic garbage collector paused while a replay allocates.
 """

@@ -19,6 +19,7 @@ from eventsourcing.application import Application
 
 from plumbing.settings import Settings
 from plumbing.store.select import DEV_CIPHER_FILE, store_env
+from services.dispatch.whatif import gc_pause
 from services.dispatch.whatif.history import DECISION_TOPICS, TOPICS, History, fold
 
 BATCH = 5000
@@ -34,7 +35,8 @@ def read(recorder: Any, mapper: Any, *, pages: bool = True, batch: int = BATCH) 
     ``pages=False`` leaves out the pages sent to responders: a what-if does not
     need them, only the fidelity check (which compares every event) does.
     """
-    return fold(_rows(recorder, mapper, TOPICS if pages else DECISION_TOPICS, batch))
+    with gc_pause.paused():
+        return fold(_rows(recorder, mapper, TOPICS if pages else DECISION_TOPICS, batch))
 
 
 def _rows(

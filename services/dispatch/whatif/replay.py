@@ -41,7 +41,7 @@ from plumbing.domain import Conflict, Invalid, Trace
 from services.dispatch.domain.policy import Policy
 from services.dispatch.domain.response import IncidentResponse
 from services.dispatch.domain.roster import Responder, RosterState
-from services.dispatch.whatif import decisions
+from services.dispatch.whatif import decisions, gc_pause
 from services.dispatch.whatif.behaviour import SILENT, Answer, Behaviour, recorded_timeline
 from services.dispatch.whatif.history import (
     History,
@@ -91,8 +91,9 @@ def replay(
 ) -> Replay:
     """Replay the incidents reported in [since, until) under ``policy`` (None: as pinned)."""
     started = time.perf_counter()
-    engine = _Engine(history, policy, seed)
-    incidents = engine.run(since, until)
+    with gc_pause.paused():
+        engine = _Engine(history, policy, seed)
+        incidents = engine.run(since, until)
     return Replay(
         policy=policy,
         since=since,
