@@ -34,10 +34,11 @@ the model is flagged ``modelled``, with the reasons.
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from services.dispatch.whatif.history import DispatchRecord, History
@@ -59,6 +60,7 @@ MODEL = (
     "responder's. Incidents with anything drawn are flagged modelled, with the reasons."
 )
 T = TypeVar("T")
+P = TypeVar("P", "Answers", list[Any])  # a pool: answers, or field timelines
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,39 @@ def recorded_timeline(dispatch: DispatchRecord) -> FieldTimeline | None:
     )
 
 
+class Answers:
+    """One pool of recorded answers, ready for draws given how long someone has been silent."""
+
+    def __init__(self, answers: list[Answer]) -> None:
+        self.silent = [a for a in answers if a.kind == SILENT]
+        self.answered = sorted((a for a in answers if a.kind != SILENT), key=lambda a: a.delay_s)
+        self.delays = [a.delay_s for a in self.answered]
+
+    def __bool__(self) -> bool:
+        return bool(self.silent or self.answered)
+
+    def draw(self, rng: random.Random, silent_for: float) -> Answer:
+        """Uniformly among the silences and the answers slower than ``silent_for``."""
+        start = bisect.bisect_right(self.delays, silent_for)
+        count = len(self.silent) + len(self.answered) - start
+        if count == 0:
+            return Answer(SILENT, float("inf"))
+        k = rng.randrange(count)
+        return (
+            self.silent[k] if k < len(self.silent) else self.answered[start + k - len(self.silent)]
+        )
+
+
+NO_ANSWERS = Answers([])
+
+
 class Behaviour:
     """The model, built once from the whole record (every incident, not only the period)."""
 
     def __init__(self, history: History, roles: dict[str, str], seed: int = 0) -> None:
         self.seed = seed
         self.roles = roles
-        self.answers: dict[str, list[Answer]] = defaultdict(list)
+        answers: dict[str, list[Answer]] = defaultdict(list)
         self.timelines: dict[str, list[FieldTimeline]] = defaultdict(list)
         end = history.end
         for incident in history.incidents.values():
@@ -118,45 +146,52 @@ class Behaviour:
                     if had < dispatch.ack_deadline:
                         continue  # overtaken before their deadline: says nothing about them
                     answer = Answer(SILENT, (had - dispatch.paged_at).total_seconds())
-                self.answers[dispatch.responder_id].append(answer)
+                answers[dispatch.responder_id].append(answer)
                 timeline = recorded_timeline(dispatch)
                 if timeline is not None:
                     self.timelines[dispatch.responder_id].append(timeline)
-        self._by_role_answers = _pooled(self.answers, roles)
+        self.answers = {who: Answers(pool) for who, pool in answers.items()}
+        self._by_role_answers = {
+            role: Answers(pool) for role, pool in _pooled(answers, roles).items()
+        }
         self._by_role_timelines = _pooled(self.timelines, roles)
 
     def draw_answer(
         self, responder_id: str, *, incident_id: UUID, ordinal: int, silent_for: float = 0.0
     ) -> tuple[Answer, str]:
         """One answer, and where it came from; ``silent_for``: they have not answered so far."""
-        pool, source = self._pool(self.answers, self._by_role_answers, responder_id)
-        choices = [a for a in pool if a.kind == SILENT or a.delay_s > silent_for]
-        if not choices:
+        pool, source = self._pool(self.answers, self._by_role_answers, responder_id, NO_ANSWERS)
+        if not pool:
             return Answer(SILENT, float("inf")), source
         rng = self._rng(incident_id, ordinal, responder_id, f"answer>{silent_for:g}")
-        return rng.choice(choices), source
+        return pool.draw(rng, silent_for), source
 
     def draw_timeline(
         self, responder_id: str, *, incident_id: UUID, ordinal: int
     ) -> tuple[FieldTimeline, str]:
-        pool, source = self._pool(self.timelines, self._by_role_timelines, responder_id)
+        no_timelines: list[FieldTimeline] = []
+        pool, source = self._pool(
+            self.timelines, self._by_role_timelines, responder_id, no_timelines
+        )
         if not pool:
             return (), source
         return self._rng(incident_id, ordinal, responder_id, "field").choice(pool), source
 
     def _pool(
-        self,
-        own: dict[str, list[T]],
-        by_role: dict[str, list[T]],
-        responder_id: str,
-    ) -> tuple[list[T], str]:
-        if own.get(responder_id):
-            return own[responder_id], f"{responder_id}'s own record"
+        self, own: dict[str, P], by_role: dict[str, P], responder_id: str, empty: P
+    ) -> tuple[P, str]:
+        """Their own record; else their role's; else everyone's; else ``empty``."""
+        mine = own.get(responder_id)
+        if mine:
+            return mine, f"{responder_id}'s own record"
         role = self.roles.get(responder_id, "")
-        if by_role.get(role):
-            return by_role[role], f"the record of every {role}"
-        everyone = by_role.get("", [])
-        return everyone, "everyone's record" if everyone else "no record at all"
+        theirs = by_role.get(role) if role else None
+        if theirs:
+            return theirs, f"the record of every {role}"
+        everyone = by_role.get("")
+        if everyone:
+            return everyone, "everyone's record"
+        return empty, "no record at all"
 
     def _rng(self, incident_id: UUID, ordinal: int, responder_id: str, what: str) -> random.Random:
         return random.Random(f"{self.seed}:{incident_id}:{ordinal}:{responder_id}:{what}")

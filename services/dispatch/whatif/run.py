@@ -15,7 +15,7 @@ from plumbing.config import ConfigError
 from plumbing.domain import Invalid
 from services.dispatch import config
 from services.dispatch.domain.policy import Policy
-from services.dispatch.whatif import report
+from services.dispatch.whatif import gc_pause, report
 from services.dispatch.whatif.history import History
 from services.dispatch.whatif.replay import replay
 
@@ -47,12 +47,13 @@ def run(
 ) -> dict[str, Any]:
     if since is not None and until is not None and until <= since:
         raise Invalid("until must be after since", "until")
-    replayed = replay(history, policy, since=since, until=until, seed=seed)
-    return report.build(
-        replayed,
-        policy={"version": policy.version, "snapshot": policy.snapshot()},
-        schools=schools,
-        include_incidents=include_incidents,
-        read_seconds=read_seconds,
-        generated_at=datetime.now(UTC),
-    )
+    with gc_pause.paused():  # the report allocates too, beside everything the replay keeps
+        replayed = replay(history, policy, since=since, until=until, seed=seed)
+        return report.build(
+            replayed,
+            policy={"version": policy.version, "snapshot": policy.snapshot()},
+            schools=schools,
+            include_incidents=include_incidents,
+            read_seconds=read_seconds,
+            generated_at=datetime.now(UTC),
+        )
