@@ -9,7 +9,10 @@ clock would: the ``at`` of every command, the ticker that fires deadlines
 
 The month has, by construction:
 
-* about 70 incidents a day at six schools, most in school hours, every risk;
+* about 70 incidents a day at six schools, most in school hours, every risk,
+  and now and then several at one school within seconds;
+* intake's news decided in batches, as dispatch's consumer decides them (one
+  unit of work, recorded aggregate by aggregate);
 * responders who acknowledge (some late, after the escalation), decline, or
   never answer, each with their own habits; field statuses after an
   acknowledgement, and sometimes none by the on-scene deadline;
@@ -49,7 +52,10 @@ from services.dispatch.application import DispatchApplication
 from services.dispatch.domain.policy import Policy, SchoolHours
 from services.dispatch.domain.response import IncidentResponse
 
-START = datetime(2026, 9, 1, 5, 0, tzinfo=UTC)  # a Tuesday, before school opens in Chicago
+START = datetime(2026, 9, 1, 5, 0, tzinfo=UTC)
+BATCH_WAIT = timedelta(
+    seconds=1.5
+)  # the consumer takes up what arrived meanwhile  # a Tuesday, before school opens in Chicago
 ZONE = "America/Chicago"
 SCHOOLS = ("birch-hs", "alder-hs", "maple-es", "cedar-ms", "willow-k8", "oak-es")
 HOURS = SchoolHours(timezone=ZONE, start="07:30", end="16:30")
@@ -205,6 +211,7 @@ class _Script:
         self.counter = 0
         self.position = 0
         self.habits: dict[str, Habits] = {}
+        self.inbox: list[tuple[Any, Trace, str]] = []
         self.responders: list[AddResponderV1] = roster()
 
     def count(self, what: str) -> None:
@@ -229,7 +236,7 @@ class _Script:
         self.at(START + timedelta(days=change_day), self._change_policy)
         while self.actions:
             when, _, action = heapq.heappop(self.actions)
-            self.clock.now = when
+            self.clock.now = max(self.clock.now, when)  # a batch may have run a moment past it
             action()
             self._follow_new_events()
 
@@ -245,6 +252,10 @@ class _Script:
             else:
                 offset = timedelta(hours=rng.random() * 24)
             self.at(day + offset, self._report)
+            if rng.random() < 0.08:  # a crisis touching several students at one school
+                school = rng.choice(SCHOOLS)
+                for k in range(rng.randint(2, 4)):
+                    self.at(day + offset + timedelta(seconds=0.4 * k), self._cluster(school))
         self._plan_roster(day)
 
     def _plan_roster(self, day: datetime) -> None:
@@ -297,7 +308,7 @@ class _Script:
         return act
 
     # -- incidents -------------------------------------------------------------------------------
-    def _report(self) -> None:
+    def _report(self, school: str | None = None) -> None:
         rng, now = self.rng, self.clock.now
         self.month.incidents += 1
         n = self.month.incidents
@@ -306,7 +317,7 @@ class _Script:
         categories = [rng.choice(list(Category))]
         event = IncidentReportedV1(
             incident_id=incident_id,
-            school_id=rng.choice(SCHOOLS),
+            school_id=school or rng.choice(SCHOOLS),
             student_ref=f"stu-syn-{n:05d}",
             categories=categories,
             risk=risk,
@@ -314,8 +325,7 @@ class _Script:
             immediate_danger=rng.random() < 0.03,
             language="es" if rng.random() < 0.1 else "",
         )
-        trace = self.trace("service:dispatch", f"corr-{n}")
-        self.app.record(*self.app.on_intake_event(event, trace, at=now))
+        self._intake(event, self.trace("service:dispatch", f"corr-{n}"), "reported")
         later = rng.random()
         if later < 0.04:
             self.at(now + timedelta(minutes=rng.uniform(1, 40)), self._cancel(incident_id))
@@ -328,13 +338,15 @@ class _Script:
         if rng.random() < 0.3:
             self.at(now + timedelta(hours=rng.uniform(6, 30)), self._close(incident_id))
 
+    def _cluster(self, school: str) -> Callable[[], None]:
+        return lambda: self._report(school)
+
     def _cancel(self, incident_id: UUID) -> Callable[[], None]:
         def act() -> None:
             event = IncidentCancelledV1(
                 incident_id=incident_id, reason="duplicate report", by="t", at=self.clock.now
             )
-            self.app.record(*self.app.on_intake_event(event, self.trace("t"), at=self.clock.now))
-            self.count("cancelled")
+            self._intake(event, self.trace("t"), "cancelled")
 
         return act
 
@@ -350,18 +362,41 @@ class _Script:
                 by="t",
                 at=self.clock.now,
             )
-            self.app.record(*self.app.on_intake_event(event, self.trace("t"), at=self.clock.now))
-            self.count("reclassified")
+            self._intake(event, self.trace("t"), "reclassified")
 
         return act
 
     def _close(self, incident_id: UUID) -> Callable[[], None]:
         def act() -> None:
             event = IncidentClosedV1(incident_id=incident_id, by="t", at=self.clock.now)
-            self.app.record(*self.app.on_intake_event(event, self.trace("t"), at=self.clock.now))
-            self.count("closed")
+            self._intake(event, self.trace("t"), "closed")
 
         return act
+
+    # -- intake's feed, decided in batches as dispatch's consumer decides them ---------------------
+    def _intake(self, event: Any, trace: Trace, what: str) -> None:
+        """Intake's news reaches dispatch's consumer, which decides what has come in as a batch."""
+        self.inbox.append((event, trace, what))
+        if len(self.inbox) == 1:
+            self.at(self.clock.now + BATCH_WAIT, self._decide_batch)
+
+    def _decide_batch(self) -> None:
+        """One unit of work: each message decided in turn, then everything recorded at once.
+
+        The records land aggregate by aggregate, so the notification log is not
+        the order of the decisions: the replay must go by time.
+        """
+        batch, self.inbox = self.inbox, []
+        with self.app.unit_of_work() as work:
+            for n, (event, trace, what) in enumerate(batch):
+                self.clock.now += timedelta(microseconds=300 * (n > 0))
+                self.app.enlist(*self.app.on_intake_event(event, trace, at=self.clock.now))
+                self.count(what)
+            changed = [a for a in work.values() if a.pending_events]
+        self.app.record(*changed)
+        self.app.after_batch()
+        if len(batch) > 1:
+            self.count("batch_of_several")
 
     # -- reacting to what dispatch did -------------------------------------------------------------
     def _follow_new_events(self) -> None:

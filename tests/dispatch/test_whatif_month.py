@@ -3,8 +3,9 @@
 The month (``tests.dispatch.synthetic_month``) is recorded through
 ``DispatchApplication`` on the in-memory store, in accelerated time: over two
 thousand incidents with declines, silences, late acknowledgements, roster
-overrides (some recorded after they began), swaps, holds, cancellations and a
-policy change in the middle.  Replayed under the policies pinned at the time,
+overrides (some recorded after they began), swaps, holds, cancellations,
+intake's news decided in batches as the consumer decides them, and a policy
+change in the middle.  Replayed under the policies pinned at the time,
 every recorded step must come out the same: who, which step, why, every
 candidate and load, every deadline.  Any difference fails, naming the
 incident and its first divergent step.
@@ -59,6 +60,7 @@ def test_the_month_has_what_fidelity_must_cover(month: tuple[Month, History]) ->
         "reclassified",
         "closed",
         "ack_refused",  # late acknowledgements that lost to someone else's
+        "batch_of_several",  # decided in one unit of work, recorded aggregate by aggregate
     ):
         assert counts.get(what, 0) > 0, what
     late_acks = [

@@ -9,14 +9,10 @@ Everything comes from dispatch's store, in notification order:
 * the roster's events, each with the time it was *recorded* (the event's
   timestamp), so a replay can use the roster as it was known at each decision.
 
-Why a ``key`` beside each time: the live service decided in commit order, and
-two things that happened close together (a request stamped on arrival, then
-waiting for a worker) may have been committed in the other order.  The key is
-the time raised, where needed, so that it does not go backwards along the
-notification log; ordering recorded things by (key, position) is then the
-order the live service saw them in.  A time more than a minute behind is not
-a race but a clock that was set elsewhere (a test's, a restored host's), and
-keeps its own time.
+The replay orders what it takes from the record by time, then by notification
+id.  Time, not the notification log, because the log is commit order, and a
+consumer deciding a batch commits it aggregate by aggregate: a cancellation
+decided after another incident's assignment can sit before it in the log.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -60,11 +56,10 @@ DECISION_TOPICS = tuple(t for t in TOPICS if t != topic(R.ResponderPaged))
 
 @dataclass(frozen=True)
 class Place:
-    """Where something sits in the record: when, its notification id, its ordering key."""
+    """Where something sits in the record: when it happened, and its notification id."""
 
     at: datetime
     position: int
-    key: datetime
 
 
 #: A deadline: (dispatch id, or None for a hold; "ack" | "on_scene" | "hold"; when due)
@@ -165,7 +160,6 @@ def fold(rows: Iterable[tuple[int, Any]]) -> History:
     """
     history = History()
     by_response: dict[UUID, _Folding] = {}
-    key: datetime | None = None
     for position, event in rows:
         if isinstance(event, ROSTER_CHANGES):
             at: datetime = event.timestamp
@@ -175,9 +169,7 @@ def fold(rows: Iterable[tuple[int, Any]]) -> History:
             at = event.at
         else:
             continue
-        if not isinstance(event, R.Opened):  # it is taken up with its first decision, next
-            key = _key(at, key)
-        place = Place(at, position, key or at)
+        place = Place(at, position)
         if history.end is None or at > history.end:
             history.end = at
         if isinstance(event, ROSTER_CHANGES):
@@ -190,17 +182,6 @@ def fold(rows: Iterable[tuple[int, Any]]) -> History:
         elif event.originator_id in by_response:
             by_response[event.originator_id].add(place, event)
     return history
-
-
-#: How far back in time a later commit may be and still be a race rather than a stray clock.
-RACE_WINDOW = timedelta(seconds=60)
-
-
-def _key(at: datetime, previous: datetime | None) -> datetime:
-    """``at``, or the previous key when ``at`` is a little earlier (committed after a race)."""
-    if previous is None or at >= previous or previous - at > RACE_WINDOW:
-        return at
-    return previous
 
 
 class _Folding:

@@ -144,19 +144,19 @@ class _Engine:
         replayed: dict[UUID, IncidentReplay] = {}
         recorded: list[tuple[datetime, int, Action]] = []
         for place, event in self.history.roster:
-            recorded.append((place.key, 2 * place.position, self._roster_change(event)))
+            recorded.append((place.at, 2 * place.position, self._roster_change(event)))
         for record in self.history.incidents.values():
             if _in_period(record, since, until):
                 live = self._live(record)
                 replayed[record.incident_id] = live.replayed
                 received = record.received
                 opened = 2 * record.opened_place.position
-                recorded.append((received.key, opened, self._arrival(live, received.at)))
+                recorded.append((received.at, opened, self._arrival(live, received.at)))
                 for place, event in record.intake:
-                    recorded.append((place.key, 2 * place.position, self._intake(live, event)))
+                    recorded.append((place.at, 2 * place.position, self._intake(live, event)))
             else:
                 for place, changes in record.load_changes:
-                    recorded.append((place.key, 2 * place.position, self._background(changes)))
+                    recorded.append((place.at, 2 * place.position, self._background(changes)))
         recorded.sort(key=lambda item: (item[0], item[1]))
         self._loop(recorded)
         return replayed
@@ -174,13 +174,10 @@ class _Engine:
             action()
 
     def _at(self, when: datetime, place: Place | None, action: Action, after: bool = False) -> None:
-        """Schedule ``action`` at ``when``; at its recorded instant it keeps its recorded order."""
+        """Schedule ``action`` at ``when``; a recorded one keeps its recorded order at an instant."""
         self.counter += 1
-        if place is not None and when == place.at:
-            key, order = place.key, 2 * place.position + int(after)
-        else:
-            key, order = when, (2 * place.position + int(after)) if place else MADE_UP
-        heapq.heappush(self.queue, (key, order, self.counter, action))
+        order = 2 * place.position + int(after) if place is not None else MADE_UP
+        heapq.heappush(self.queue, (when, order, self.counter, action))
 
     # -- what the record says happened ---------------------------------------------------------
     def _live(self, record: IncidentRecord) -> _Live:
