@@ -174,7 +174,7 @@ class _Engine:
             action()
 
     def _at(self, when: datetime, place: Place | None, action: Action, after: bool = False) -> None:
-        """Schedule ``action`` at ``when``; a recorded one keeps its recorded order at an instant."""
+        """Schedule ``action`` at ``when``; at one instant, recorded things keep their order."""
         self.counter += 1
         order = 2 * place.position + int(after) if place is not None else MADE_UP
         heapq.heappush(self.queue, (when, order, self.counter, action))
