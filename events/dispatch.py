@@ -298,8 +298,8 @@ class RunWhatIfV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """
 
     policy: Annotated[str, msgspec.Meta(min_length=1, max_length=64_000)]
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Time | None = None
+    until: Time | None = None
     schools: Annotated[list[Ref], msgspec.Meta(max_length=500)] = []
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**31)] = 0
     incidents: bool = False

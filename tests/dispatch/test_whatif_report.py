@@ -12,6 +12,7 @@ from plumbing.domain import Invalid
 from services.dispatch.whatif import files, report
 from services.dispatch.whatif.run import policy_from_toml, run
 from tests.dispatch.whatif_given import HIGH_300, T0, Given, S
+from tests.replies import check_nats_reply
 
 
 def story() -> Given:
@@ -44,6 +45,15 @@ def test_the_document_describes_every_figure_it_reports() -> None:
     assert document["overall"]["actual"]["time_to_ack_p50_s"] == 330
     assert document["overall"]["whatif"]["time_to_ack_p50_s"] == 150
     assert "same point" in document["model"]["responders"]
+
+
+@pytest.mark.domain
+@pytest.mark.parametrize("incidents", [True, False])
+def test_the_document_fits_the_published_reply_schema_exactly(incidents: bool) -> None:
+    document = run(story().history(), SHORTER, include_incidents=incidents)
+
+    # the catalogue's reply.whatif.v1, with every object closed to unnamed fields
+    assert check_nats_reply("dispatch", "run_whatif", {"Lantern-Status": "200"}, document) == 200
 
 
 @pytest.mark.domain

@@ -25,13 +25,13 @@ import pytest
 
 from events.subjects import DISPATCH, Subjects
 from plumbing.access.auth import AUTH_HEADER
-from plumbing.interface.commands import STATUS_HEADER
 from plumbing.settings import Settings
 from services.dispatch.whatif import reading
 from services.dispatch.whatif.fidelity import divergences
 from services.dispatch.whatif.replay import replay
 from tests.harness import Harness, eventually
 from tests.lantern_cli import as_json, lantern, running_system
+from tests.replies import check_nats_reply
 
 pytestmark = pytest.mark.system
 
@@ -198,7 +198,9 @@ async def test_the_same_over_nats_and_a_bad_policy_names_the_field(
                 timeout=10,
                 headers={AUTH_HEADER: f"Bearer {token}"},
             )
-            return int((answer.headers or {})[STATUS_HEADER]), json.loads(answer.data)
+            reply = json.loads(answer.data)
+            status = check_nats_reply(DISPATCH, "run_whatif", answer.headers or {}, reply)
+            return status, reply
 
         supervisor = district.token("sup-d", "supervisor", ("s1",))
         own = await ask(body(), supervisor)
