@@ -288,11 +288,29 @@ class ListRosterV1(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
+class RunWhatIfV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Replay the incidents reported in [since, until) under another policy (read-only).
+
+    ``policy`` is TOML text in the format of ``lantern up --config`` (its
+    ``[dispatch]`` section).  A supervisor gets only their schools.  The reply
+    is a self-describing document (``kind``: ``lantern.dispatch.whatif``);
+    ``incidents`` adds one row per incident, which can make it large.
+    """
+
+    policy: Annotated[str, msgspec.Meta(min_length=1, max_length=64_000)]
+    since: Time | None = None
+    until: Time | None = None
+    schools: Annotated[list[Ref], msgspec.Meta(max_length=500)] = []
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**31)] = 0
+    incidents: bool = False
+
+
 MESSAGES.update(
     {
         "query.show_response.v1": ShowResponseV1,
         "query.list_dispatches.v1": ListDispatchesV1,
         "query.list_roster.v1": ListRosterV1,
+        "query.run_whatif.v1": RunWhatIfV1,
     }
 )
 

@@ -368,6 +368,7 @@ COMMANDS: dict[str, dict[str, Command]] = {
         "revoke_calendar_feed": Command(
             "command.revoke_calendar_feed.v1", "reply.calendar_feed.v1"
         ),
+        "run_whatif": Command("query.run_whatif.v1", "reply.whatif.v1"),
     },
     FOLLOWUP: {
         "list_plans": Command("query.list_plans.v1", "reply.plan.v1[]"),

@@ -25,6 +25,7 @@ from lantern import (
     cli_intake,
     cli_operations,
     cli_records,
+    cli_whatif,
     runfile,
 )
 from lantern.cli_support import (
@@ -278,6 +279,7 @@ def parser() -> Parser:
     cli_dispatch.register(add)
     cli_followup.register(add)
     cli_records.register(add)
+    cli_whatif.register(add)
     cli_demo.register(add)
     cli_auth.register(add)
     cli_operations.register(add)

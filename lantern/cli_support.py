@@ -170,6 +170,7 @@ def call(
     path: str,
     body: Any = None,
     actor: str = "",
+    timeout: float = 10.0,
 ) -> Any:
     """Call a service's HTTP API; a refusal raises ``ServiceError`` (handled by ``main``).
 
@@ -188,7 +189,7 @@ def call(
         headers["X-Lantern-Purpose"] = purpose
     if isinstance(body, msgspec.Struct):
         body = msgspec.to_builtins(body)
-    return request(method, f"{service_url(args, service)}{path}", body, headers)
+    return request(method, f"{service_url(args, service)}{path}", body, headers, timeout)
 
 
 def validated(data: dict[str, Any], kind: type[T]) -> T:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import msgspec
 
-from events.replies import access, dispatch, followup, intake, operations, records
+from events.replies import access, dispatch, followup, intake, operations, records, whatif
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {
     **intake.MESSAGES,
@@ -23,4 +23,5 @@ MESSAGES: dict[str, type[msgspec.Struct]] = {
     **records.MESSAGES,
     **access.MESSAGES,
     **operations.MESSAGES,
+    **whatif.MESSAGES,
 }

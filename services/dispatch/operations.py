@@ -25,6 +25,7 @@ from plumbing.domain import Invalid, NotFound
 from plumbing.interface.commands import Context, Operation, Result
 from services.dispatch.application import DispatchApplication
 from services.dispatch.domain.response import IncidentResponse
+from services.dispatch.whatif.operation import operation as whatif_operation
 
 #: acting on a dispatch: the responder themselves, a supervisor of the school (escalation
 #: reaches supervisors), an administrator
@@ -233,6 +234,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             actor_field="responder_id",
             access=access.command(RESPONDERS, by_dispatch, self_field="responder_id"),
         ),
+        whatif_operation(app),
     ]
 
 

@@ -74,6 +74,7 @@ ALLOWED: dict[str, set[str]] = {
     "update_dispatch_status": {P, S, A},
     "issue_calendar_feed": {P, A},  # your own feed (an administrator: anyone's)
     "revoke_calendar_feed": {P, S, A},
+    "run_whatif": {S, A},
     # follow-up
     "list_plans": {P, S, C, A},
     "show_plan": {P, S, C, A},
