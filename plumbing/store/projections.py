@@ -45,6 +45,7 @@ V = TypeVar("V")
 POSITIONS = "lantern_projections"
 FLUSH_EVERY_S = 1.0
 FLUSH_AFTER = 2000
+HOLD_AT_MOST = 10_000  # events observed ahead of a gap, held until the gap fills
 _DELETED = object()
 
 
@@ -280,6 +281,7 @@ class Projection(ABC):
         self.stored: int = 0  # the position written in the store with the documents
         self.tables: list[DocumentTable[Any]] = []
         self._changes = 0
+        self._held: dict[int, list[Recording[UUID]]] = {}  # observed ahead of a gap, by first id
         self._flushed_at = time.monotonic()
         app.tables.create(
             POSITIONS,
@@ -333,6 +335,7 @@ class Projection(ABC):
                 if self._changes >= FLUSH_AFTER:
                     self.flush()
                 if len(rows) < self.page:
+                    self._held.clear()  # read from the store instead
                     break
                 if folded % (self.page * 20) == 0:
                     log.info(
@@ -349,14 +352,33 @@ class Projection(ABC):
                 self.flush()
 
     def observe(self, recordings: Sequence[Recording[UUID]]) -> None:
+        """Fold what was just recorded, in position order, without reading it back.
+
+        Commits of two threads can be observed out of order: a later one is held
+        (bounded) until the one before it arrives; a gap that never fills is read
+        from the store by the next catch-up, which drops whatever was held.
+        """
         with self.lock:
             if self.position is None or not recordings:
                 return
-            if recordings[0].notification.id != self.position + 1:
-                return  # not next in line: the next catch-up reads it from the store
-            for recording in recordings:
+            first = recordings[0].notification.id
+            if first > self.position + 1:
+                if sum(len(r) for r in self._held.values()) < HOLD_AT_MOST:
+                    self._held[first] = list(recordings)
+                return
+            self._fold(recordings)
+            while self._held:
+                waiting = self._held.pop(min(self._held))
+                self._fold(waiting)
+
+    def _fold(self, recordings: Sequence[Recording[UUID]]) -> None:
+        for recording in recordings:
+            if recording.notification.id == self.position + 1:  # type: ignore[operator]
                 self.apply(recording.domain_event)
                 self.position = recording.notification.id
+            elif recording.notification.id > self.position + 1:  # type: ignore[operator]
+                self._held.clear()  # a gap: the next catch-up reads on from the store
+                return
 
     def flush(self) -> None:
         """Write back changed documents with the position, if nobody wrote ahead meanwhile."""
@@ -393,4 +415,5 @@ class Projection(ABC):
         for table in self.tables:
             table.forget()
         self.reset()
+        self._held.clear()
         self.position, self._changes = None, 0

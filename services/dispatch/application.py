@@ -9,7 +9,7 @@ failure, so the loser sees the winner's events and gets a clear conflict.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -229,7 +229,7 @@ class DispatchApplication(LanternApplication):
             step, reason=reason, from_dispatch=from_dispatch, skipped=skipped, at=at, trace=trace
         )
 
-    def _loads(self, scratch: dict[str, Any]) -> Counter[str]:
+    def _loads(self, scratch: dict[str, Any]) -> Mapping[str, int]:
         """Open dispatches per responder: the board's, plus what this batch decided so far.
 
         Inside a consumer's unit of work, responses opened or changed earlier in the
@@ -254,9 +254,7 @@ class DispatchApplication(LanternApplication):
                 delta.subtract(known[1])
             delta.update(share)
             shares[aggregate.id] = (aggregate.version, share)
-        loads: Counter[str] = Counter(scratch["base"])
-        loads.update(delta)
-        return loads
+        return _Loads(scratch["base"], delta)
 
     def loaded(self, aggregate: Aggregate) -> None:
         """Note a response's open dispatches as stored: the board already counts those."""
@@ -392,6 +390,22 @@ class DispatchApplication(LanternApplication):
         return [
             r.as_record() for r in sorted(self.board.responders(), key=lambda r: r.responder_id)
         ]
+
+
+class _Loads(Mapping[str, int]):
+    """The board's loads plus the batch's changes, read through (nothing copied per pick)."""
+
+    def __init__(self, base: Counter[str], delta: Counter[str]) -> None:
+        self.base, self.delta = base, delta
+
+    def __getitem__(self, responder_id: str) -> int:
+        return self.base.get(responder_id, 0) + self.delta.get(responder_id, 0)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(set(self.base) | set(self.delta))
+
+    def __len__(self) -> int:
+        return len(set(self.base) | set(self.delta))
 
 
 def _active_share(response: IncidentResponse) -> Counter[str]:

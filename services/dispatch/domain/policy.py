@@ -98,13 +98,21 @@ class Policy:
 
     # -- pinning ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["chain"] = list(self.chain)
-        data["school_hours"]["days"] = list(self.school_hours.days)
-        return data
+        """The policy as plain data, pinned on each response it governs.
+
+        Made once per policy (it is frozen); each caller gets its own copy of the top level.
+        """
+        made: dict[str, Any] | None = self.__dict__.get("_snapshot")
+        if made is None:
+            made = asdict(self)
+            made["chain"] = list(self.chain)
+            made["school_hours"]["days"] = list(self.school_hours.days)
+            object.__setattr__(self, "_snapshot", made)
+        return dict(made)
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Policy:
+        """The pinned policy back from its data (the data's own copy is kept with it)."""
         hours = dict(data["school_hours"])
         hours["days"] = tuple(hours["days"])
         return cls(

@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,11 @@ class Dispatch:
     acknowledged_at: datetime | None = None
     on_scene_deadline: datetime | None = None
     history: tuple[tuple[str, datetime], ...] = field(default=())
+
+
+#: rebuilt policies by the identity of the data they came from (the data kept alive with them)
+_PINNED: dict[int, tuple[dict[str, Any], Policy]] = {}
+_PINNING = threading.Lock()
 
 
 class IncidentResponse(Aggregate):
@@ -251,7 +257,15 @@ class IncidentResponse(Aggregate):
 
     @property
     def policy(self) -> Policy:
-        return Policy.from_snapshot(self.policy_snapshot)
+        """The policy pinned at the report (rebuilt from its data once per loaded copy)."""
+        pinned = _PINNED.get(id(self.policy_snapshot))
+        if pinned is None or pinned[0] is not self.policy_snapshot:
+            pinned = (self.policy_snapshot, Policy.from_snapshot(self.policy_snapshot))
+            with _PINNING:
+                _PINNED[id(self.policy_snapshot)] = pinned
+                while len(_PINNED) > 4096:
+                    del _PINNED[next(iter(_PINNED))]
+        return pinned[1]
 
     @property
     def asked(self) -> set[str]:
