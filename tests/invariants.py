@@ -6,7 +6,10 @@
 * no page and no escalation step twice: one ``ResponderPaged`` per dispatch and
   kind, one ``Escalated`` per step of a response's chain;
 * every plan once: at most one follow-up plan per incident, and exactly one for
-  every incident the test expects a plan for.
+  every incident the test expects a plan for;
+* the audit chain verifies: every store's hash chain, recomputed from its raw
+  rows, is unbroken, and agrees with its newest signed checkpoint in JetStream
+  when the test passes the checkpoints (:func:`read_anchors`).
 
 The stores are opened directly (SQLite files or the PostgreSQL schema), so the
 check works whatever state the services are in, killed ones included.
@@ -19,7 +22,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from nats.js import JetStreamContext
+
+from events.subjects import Subjects
 from lantern.services import builder
+from plumbing.integrity.chain_store import chain_store_for
+from plumbing.integrity.chainer import integrity_key, latest_checkpoints, verify_store
+from plumbing.integrity.verify import Checkpoint
 from plumbing.settings import Settings
 from plumbing.store.application import LanternApplication
 from services.dispatch.domain.response import IncidentResponse as R
@@ -52,6 +61,9 @@ class Findings:
     escalated_twice: list[str] = field(default_factory=list)
     plans_twice: list[str] = field(default_factory=list)
     plans_missing: list[str] = field(default_factory=list)
+    chain_broken: list[str] = field(default_factory=list)
+    #: per store: (records, chained to, anchored to), for the test's own figures
+    chains: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     def problems(self) -> dict[str, list[str]]:
         return {
@@ -63,18 +75,49 @@ class Findings:
                 "escalated_twice": self.escalated_twice,
                 "plans_twice": self.plans_twice,
                 "plans_missing": self.plans_missing,
+                "chain_broken": self.chain_broken,
             }.items()
             if v
         }
+
+
+async def read_anchors(js: JetStreamContext, subjects: Subjects) -> dict[str, Checkpoint]:
+    """The newest signed checkpoint of every store, as ``lantern audit verify`` reads them."""
+    return await latest_checkpoints(js, subjects, ("intake", "dispatch", "followup", "records"))
+
+
+def check_chains(
+    settings: dict[str, Settings], anchors: dict[str, Checkpoint] | None, found: Findings
+) -> None:
+    """Recompute each store's chain from its raw rows; with anchors, each must vouch for it."""
+    key = integrity_key(dev_mode=True)
+    for service, service_settings in settings.items():
+        store = chain_store_for(service_settings)
+        if store is None:
+            continue
+        try:
+            if not store.exists():
+                continue
+            anchor = (anchors or {}).get(service)
+            verdict = verify_store(store, anchor, key, require_anchor=anchors is not None)
+        finally:
+            store.close()
+        found.chains[service] = (verdict.records, verdict.chained_to, verdict.anchored_to)
+        found.chain_broken += [f"{service}:{b.position}:{b.kind}" for b in verdict.breaks]
 
 
 def check(
     settings: dict[str, Settings],
     accepted: list[str],
     expect_plans: set[str] | None = None,
+    anchors: dict[str, Checkpoint] | None = None,
 ) -> Findings:
-    """Check the invariants over the stores of ``settings`` (service -> its settings)."""
+    """Check the invariants over the stores of ``settings`` (service -> its settings).
+
+    ``anchors`` (from :func:`read_anchors`): each chain must also agree with its signed
+    checkpoint; without them, the chains are checked for internal consistency only."""
     found = Findings(accepted=len(accepted))
+    check_chains(settings, anchors, found)
     intake = open_app(settings["intake"])
     try:
         reported = {
@@ -125,9 +168,12 @@ def check(
 
 
 def assert_invariants(
-    settings: dict[str, Settings], accepted: list[str], expect_plans: set[str] | None = None
+    settings: dict[str, Settings],
+    accepted: list[str],
+    expect_plans: set[str] | None = None,
+    anchors: dict[str, Checkpoint] | None = None,
 ) -> Findings:
-    found = check(settings, accepted, expect_plans)
+    found = check(settings, accepted, expect_plans, anchors)
     problems = found.problems()
     assert not problems, {k: v[:5] for k, v in problems.items()}
     return found
