@@ -92,6 +92,8 @@ class Client:
         )
     )
     _turn: itertools.count[int] = field(default_factory=itertools.count)
+    #: every "try again" or unanswered call: (service, status; 0 when nothing answered)
+    refusals: list[tuple[str, int]] = field(default_factory=list)
 
     async def call(self, method: str, service: str, path: str, body: Any = None) -> tuple[int, Any]:
         """The first answer that is not "try again"; gives up after ``patience_s``."""
@@ -105,8 +107,9 @@ class Client:
                 )
                 if response.status_code not in RETRY_STATUS:
                     return response.status_code, response.json()
+                self.refusals.append((service, response.status_code))
             except httpx.HTTPError:
-                pass
+                self.refusals.append((service, 0))
             if time.monotonic() > deadline:
                 raise AssertionError(f"{service} did not answer {method} {path} in time")
             await asyncio.sleep(0.2)
