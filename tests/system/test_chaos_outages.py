@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from events.subjects import Subjects
+from plumbing.integrity.verify import Checkpoint
 from tests.chaos import Client, Fleet, all_dispatched, report_many, timed
 from tests.harness import Harness, eventually
 from tests.invariants import assert_invariants, read_anchors
@@ -48,7 +49,7 @@ async def started(harness: Harness) -> tuple[Fleet, Client]:
     return fleet, client
 
 
-async def anchors_of(url: str, subjects: Subjects) -> dict[str, object]:
+async def anchors_of(url: str, subjects: Subjects) -> dict[str, Checkpoint]:
     nc = await nats.connect(url)
     try:
         return dict(await read_anchors(nc.jetstream(), subjects))
@@ -89,7 +90,7 @@ async def test_nats_down_for_30_s_under_load_intake_accepts_and_everything_flows
     print(f"nats outage: {during} reports accepted while down; {figures}")
 
 
-async def _anchored(url: str, subjects: Subjects) -> dict[str, object] | None:
+async def _anchored(url: str, subjects: Subjects) -> dict[str, Checkpoint] | None:
     anchors = await anchors_of(url, subjects)
     return anchors if {"intake", "dispatch"} <= set(anchors) else None
 
