@@ -19,6 +19,7 @@ from typing import Any
 from lantern import (
     cli_auth,
     cli_demo,
+    cli_deploy,
     cli_dispatch,
     cli_docs,
     cli_followup,
@@ -283,6 +284,7 @@ def parser() -> Parser:
     cli_demo.register(add)
     cli_auth.register(add)
     cli_operations.register(add)
+    cli_deploy.register(add)
     cli_docs.register(add)
 
     status = add("status", cmd_status, "an incident and its dispatch")

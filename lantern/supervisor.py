@@ -119,11 +119,13 @@ class Supervisor:
         from plumbing.messaging.streams import provision
 
         partitions = int(os.environ.get("LANTERN_PARTITIONS", "4"))
+        replicas = int(os.environ.get("LANTERN_STREAM_REPLICAS", "1"))
 
         async def apply() -> list[str]:
             nc = await connect(nats_url)
             try:
-                return await provision(nc.jetstream(), Subjects(self.prefix, partitions))
+                subjects = Subjects(self.prefix, partitions)
+                return await provision(nc.jetstream(), subjects, replicas)
             finally:
                 await nc.close()
 

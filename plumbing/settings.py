@@ -6,6 +6,11 @@ which one it runs on:
 * ``sqlite`` (default): one file per service under the data directory;
 * ``postgres``: ``LANTERN_POSTGRES_DSN`` (and optionally ``LANTERN_POSTGRES_SCHEMA``);
 * ``memory``: for application tests.
+
+``LANTERN_NATS_URL`` may list several servers, comma-separated (the nodes of a
+cluster, each with the service's user): a client learns the other nodes from
+the cluster itself, but without credentials, so a service given one node could
+not reconnect as itself while that node is down (:func:`nats_servers`).
 """
 
 from __future__ import annotations
@@ -60,3 +65,8 @@ class Settings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def nats_servers(url: str) -> list[str]:
+    """``"nats://u:p@a:4222,nats://u:p@b:4222"`` -> each server, for a NATS client's pool."""
+    return [part.strip() for part in url.split(",") if part.strip()]

@@ -32,10 +32,13 @@ class Fleet:
     harness: Harness
     instances: dict[str, list[Served]] = field(default_factory=dict)
     kills: list[str] = field(default_factory=list)
+    #: each service's own NATS URL (its user, every cluster node); the harness's when absent
+    nats_urls: dict[str, str] = field(default_factory=dict)
 
     def start(self, service: str, count: int = 1) -> list[Served]:
+        url = self.nats_urls.get(service, "")
         started = [
-            serve(self.harness, service, f"{service}-{n}")
+            serve(self.harness, service, f"{service}-{n}", url)
             for n in range(len(self.instances.get(service, [])), count)
         ]
         self.instances.setdefault(service, []).extend(started)

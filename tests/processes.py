@@ -78,11 +78,12 @@ class Served:
                 self.kill9()
 
 
-def serve(harness: Harness, service: str, name: str = "") -> Served:
+def serve(harness: Harness, service: str, name: str = "", nats_url: str = "") -> Served:
+    """``nats_url``: this process's own (a service's user on a cluster); the harness's else."""
     store = harness.store
     env = {
         **os.environ,
-        "LANTERN_NATS_URL": harness.nats_url,
+        "LANTERN_NATS_URL": nats_url or harness.nats_url,
         "LANTERN_PREFIX": harness.subjects.prefix,
         "LANTERN_PARTITIONS": str(harness.subjects.partitions),
         "LANTERN_DATA_DIR": store["data_dir"],

@@ -36,7 +36,7 @@ from plumbing import logs
 from plumbing.integrity.chain_store import ChainStore, chain_store_for
 from plumbing.integrity.verify import GENESIS, Checkpoint, Verdict, extend, sign, verify
 from plumbing.messaging.streams import integrity_stream
-from plumbing.settings import Settings
+from plumbing.settings import Settings, nats_servers
 
 log = logs.get("lantern.integrity")
 
@@ -155,7 +155,8 @@ class Chainer:
         if head is None or head.position <= self.anchored:
             return nc
         if nc is None or not nc.is_connected:
-            nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0)
+            servers = nats_servers(self.nats_url)
+            nc = await nats.connect(servers, connect_timeout=2, max_reconnect_attempts=0)
             await ensure_integrity_stream(nc.jetstream(), self.subjects)
         checkpoint = await anyio.to_thread.run_sync(self.checkpoint)
         if checkpoint is None:

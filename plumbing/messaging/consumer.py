@@ -50,7 +50,7 @@ from events.subjects import Subjects
 from plumbing import logs
 from plumbing.messaging.deadletters import DeadLetters, Parcel
 from plumbing.messaging.failures import Failure, Poison, classify, describe
-from plumbing.messaging.feed import Feed, Inbound, inbound
+from plumbing.messaging.feed import Feed, Inbound, feed_filter, inbound
 from plumbing.messaging.progress import Progress, progress_id, progress_name
 from plumbing.messaging.puller import Puller
 from plumbing.store.application import LanternApplication
@@ -107,6 +107,29 @@ class LaneStatus:
         self.stalled, self.stalled_since = "", 0.0
 
 
+def consumer_config(
+    subjects: Subjects,
+    consumer: str,
+    name: str,
+    upstream: str,
+    family: str,
+    partition: int,
+    batch_size: int = 256,
+) -> ConsumerConfig:
+    """One partition's durable pull consumer: what a lane creates at start and what
+    ``lantern deploy apply`` provisions ahead of it (the same, so either may come first)."""
+    return ConsumerConfig(
+        durable_name=f"{name}-p{partition}",
+        filter_subject=feed_filter(subjects, upstream, family, partition),
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=5.0,  # extended with in-progress acks while a batch waits on the store
+        max_deliver=-1,  # parking is this consumer's decision, by failure class
+        max_ack_pending=batch_size * 2,
+        description=f"{consumer}: {name} partition {partition}",
+    )
+
+
 class Lane:
     def __init__(
         self,
@@ -138,15 +161,15 @@ class Lane:
         return self.subjects.stream(self.feed.upstream)
 
     def consumer_config(self) -> ConsumerConfig:
-        return ConsumerConfig(
-            durable_name=self.durable,
-            filter_subject=self.feed.filter(self.subjects, self.partition),
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=5.0,  # extended with in-progress acks while a batch waits on the store
-            max_deliver=-1,  # parking is this consumer's decision, by failure class
-            max_ack_pending=self.batch_size * 2,
-            description=f"{self.feed.consumer}: {self.feed.name} partition {self.partition}",
+        feed = self.feed
+        return consumer_config(
+            self.subjects,
+            feed.consumer,
+            feed.name,
+            feed.upstream,
+            feed.family,
+            self.partition,
+            self.batch_size,
         )
 
     # -- running --------------------------------------------------------------------------------

@@ -146,9 +146,14 @@ class Feed:
         return f"{self.name}.p{partition}"
 
     def filter(self, subjects: Subjects, partition: int) -> str:
-        if self.family == "audit":
-            return subjects.audit(self.upstream, partition)
-        return subjects.stream_subjects(self.upstream, partition)
+        return feed_filter(subjects, self.upstream, self.family, partition)
+
+
+def feed_filter(subjects: Subjects, upstream: str, family: str, partition: int) -> str:
+    """The subjects one partition of a feed reads from its upstream stream."""
+    if family == "audit":
+        return subjects.audit(upstream, partition)
+    return subjects.stream_subjects(upstream, partition)
 
 
 def tags_of(message_type: Any) -> frozenset[str]:

@@ -38,6 +38,7 @@ from plumbing.messaging.feed import Feed
 from plumbing.messaging.leases import LeaseKeeper
 from plumbing.messaging.relay import OutboxRelay
 from plumbing.messaging.streams import missing, provision
+from plumbing.settings import nats_servers
 from plumbing.store.application import LanternApplication
 
 log = logs.get("lantern.messaging")
@@ -103,7 +104,7 @@ class MessagingHost:
             self.connected = False
 
         broker = NatsBroker(
-            self.nats_url,
+            nats_servers(self.nats_url),
             allow_reconnect=True,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
@@ -291,6 +292,11 @@ class MessagingHost:
 
 
 def _redacted(url: str) -> str:
+    """The server addresses without credentials (every one of a comma-separated list)."""
+    return ",".join(_redacted_one(server) for server in nats_servers(url))
+
+
+def _redacted_one(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
         rest = "[credentials]@" + rest.split("@", 1)[1]
@@ -299,7 +305,8 @@ def _redacted(url: str) -> str:
 
 async def connect(url: str, **options: Any) -> Client:
     """A plain nats-py connection with Lantern's reconnect defaults (tools, tests)."""
-    return await nats.connect(url, connect_timeout=2, max_reconnect_attempts=-1, **options)
+    servers = nats_servers(url)
+    return await nats.connect(servers, connect_timeout=2, max_reconnect_attempts=-1, **options)
 
 
 async def _quietly_stop(broker: NatsBroker) -> None:

@@ -29,6 +29,7 @@ from events.vocabulary import Category, RiskLevel
 from plumbing import logs
 from plumbing.interface.commands import STATUS_HEADER
 from plumbing.interface.requests import ACTOR_HEADER, CORRELATION_HEADER
+from plumbing.settings import nats_servers
 from plumbing.timers import Clock
 from services.followup.application import FollowupApplication
 from services.followup.domain.ids import renewed_risk_key
@@ -126,8 +127,9 @@ class RenewedRiskReporter:
             while not stop.is_set():
                 try:
                     if nc is None or nc.is_closed:
+                        servers = nats_servers(self.nats_url)
                         nc = await nats.connect(
-                            self.nats_url, connect_timeout=2, max_reconnect_attempts=-1
+                            servers, connect_timeout=2, max_reconnect_attempts=-1
                         )
                     if nc.is_connected:
                         await self.report_pending(self._sender(nc))
