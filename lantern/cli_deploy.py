@@ -31,7 +31,9 @@ def cmd_apply(args: argparse.Namespace) -> None:
 
     url = args.nats_url or os.environ.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222")
     if args.replicas not in (1, 3, 5):
-        raise CliError("replicas must be 1, 3 or 5 (a majority must survive)", "replicas", 2)
+        raise CliError(
+            "replicas must be 1, 3 or 5 (a majority must survive)", "replicas", EXIT_INPUT
+        )
     topology = Topology(Subjects(args.prefix, args.partitions), replicas=args.replicas)
 
     async def run() -> list[str]:
