@@ -3,8 +3,8 @@
 Why rendered: the nodes differ only in name, addresses and ports, and a hand-
 edited copy per node drifts.  ``deploy/nats/cluster/nats-<n>.conf`` is this
 output for the default deployment (three nodes called ``nats-0`` .. ``nats-2``,
-as a Kubernetes StatefulSet names them, TLS on client and route connections,
-the per-service users of ``deploy/nats/permissions.conf``); a test keeps the
+as a Kubernetes StatefulSet names them, mutual TLS between the nodes, the
+per-service users of ``deploy/nats/permissions.conf``); a test keeps the
 files in step (``lantern deploy nats-cluster``) and the chaos suite runs the
 same renderer with loopback ports and no TLS (no certificates on a test
 machine), three wheel servers on one machine.
@@ -12,6 +12,10 @@ machine), three wheel servers on one machine.
 A cluster needs, per node, a unique ``server_name`` and the shared
 ``cluster.name``; every node lists every route (its own included: the server
 ignores a route to itself), so any two surviving nodes find each other.
+
+Client connections are not TLS here: the services have no setting for a
+district CA yet, so they stay on the cluster's private network (a namespace
+with a network policy); the routes between nodes carry mutual TLS.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class Node:
 class Cluster:
     nodes: tuple[Node, ...]
     name: str = CLUSTER_NAME
-    tls: bool = True
+    tls: bool = True  # mutual TLS on the routes between nodes
     #: inline permissions text, or "" to include the shared ``permissions.conf``
     permissions: str = ""
     include: str = "../permissions.conf"
@@ -113,17 +117,7 @@ def render(cluster: Cluster, node: Node) -> str:
             "    verify: true",
             "  }",
         ]
-    lines.append("}")
-    if cluster.tls:
-        lines += [
-            "",
-            "tls {",
-            f'  cert_file: "{TLS_DIR}/server.crt"',
-            f'  key_file: "{TLS_DIR}/server.key"',
-            f'  ca_file: "{TLS_DIR}/ca.crt"',
-            "}",
-        ]
-    lines.append("")
+    lines += ["}", ""]
     if cluster.permissions:
         lines.append(cluster.permissions)
     else:

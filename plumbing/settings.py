@@ -50,6 +50,8 @@ class Settings:
             "service": service,
             "data_dir": Path(env.get("LANTERN_DATA_DIR", ".lantern")),
             "nats_url": env.get("LANTERN_NATS_URL", "nats://127.0.0.1:4222"),
+            # in a container: 0.0.0.0, so the orchestrator's readiness probe reaches /readyz
+            "http_host": env.get("LANTERN_HTTP_HOST", "127.0.0.1"),
             "prefix": env.get("LANTERN_PREFIX", "lantern"),
             "store": env.get(
                 "LANTERN_STORE", "postgres" if env.get("LANTERN_POSTGRES_DSN") else "sqlite"
