@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.harness import Harness
+from tests.harness import Harness, eventually
 from tests.processes import Served, serve
 
 #: Answers that mean "not now, try again": the service is restarting or its store is away.
@@ -195,6 +195,25 @@ async def see_through(client: Client, incident: str, timeout: float = 120) -> No
 async def all_dispatched(client: Client, accepted: list[str]) -> bool:
     status, rows = await client.call("GET", "dispatch", "/dispatches")
     return status == 200 and {r["incident_id"] for r in rows} >= set(accepted)
+
+
+async def dispatched_or_explained(
+    fleet: Fleet, client: Client, accepted: list[str], timeout: float
+) -> None:
+    """Wait until every accepted report is dispatched; if not, fail with every instance's
+    readiness (what it holds, what it waits for) and how many are missing."""
+    try:
+        await eventually(lambda: all_dispatched(client, accepted), timeout, interval=1)
+    except AssertionError:
+        _, rows = await client.call("GET", "dispatch", "/dispatches")
+        missing = set(accepted) - {r["incident_id"] for r in rows}
+        states = {}
+        for served in fleet.all():
+            try:
+                states[served.log.stem] = await served.readyz()
+            except httpx.HTTPError as exc:
+                states[served.log.stem] = {"unreachable": repr(exc)}
+        raise AssertionError(f"{len(missing)} not dispatched; readiness: {states}") from None
 
 
 async def plans_open(client: Client, incidents: set[str]) -> bool:

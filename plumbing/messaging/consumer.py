@@ -482,13 +482,21 @@ def _parcel(item: Inbound, failure: Failure, reason: str) -> Parcel:
 
 
 def _epoch_runs(items: list[Inbound]) -> list[list[Inbound]]:
+    """Consecutive messages of one epoch, each run in position order.
+
+    A batch is not always in stream order: after a reconnection (or a lease
+    moving), messages that were in flight come back only when their ack wait
+    ends, while newer ones are delivered at once, so one batch can hold a
+    message ahead of its predecessors.  In position order the chain is checked
+    as the upstream store wrote it; in arrival order such a message looked
+    "out of chain" and was parked (found by the chaos suite's NATS outage)."""
     runs: list[list[Inbound]] = []
     for item in items:
         if runs and runs[-1][0].epoch == item.epoch:
             runs[-1].append(item)
         else:
             runs.append([item])
-    return runs
+    return [sorted(run, key=lambda item: item.position) for run in runs]
 
 
 def _deliveries(msg: Msg) -> int:

@@ -54,6 +54,16 @@ def dead_letter_id(durable: str, stream: str, stream_seq: int) -> str:
     return f"dlq/{durable}/{stream}/{stream_seq}"
 
 
+def _publish_condition(header: str) -> bool:
+    """Headers that tell JetStream how to accept a publish, not what the message is.
+
+    The upstream relay's ``Nats-Expected-Last-Sequence`` is stored with every
+    message; copied onto the dead letter it made the dead-letter stream refuse
+    it ("wrong last sequence"), and the lane stalled for good.  The message id
+    is replaced by the dead letter's own."""
+    return header == h.MSG_ID or header.startswith("Nats-Expected-")
+
+
 class DeadLetters:
     def __init__(self, js: JetStreamContext, subjects: Subjects, service: str) -> None:
         self.js = js
@@ -63,7 +73,7 @@ class DeadLetters:
 
     async def park(self, durable: str, stream: str, parcels: Sequence[Parcel]) -> None:
         for parcel in parcels:
-            headers = {k: v for k, v in parcel.headers.items() if k != h.MSG_ID}
+            headers = {k: v for k, v in parcel.headers.items() if not _publish_condition(k)}
             headers.update(
                 {
                     h.MSG_ID: dead_letter_id(durable, stream, parcel.stream_seq),

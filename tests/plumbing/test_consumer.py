@@ -28,6 +28,9 @@ from events.intake import IncidentReportedV1
 from events.subjects import INTAKE, Subjects
 from events.vocabulary import Category, RiskLevel
 from plumbing.domain import Conflict
+from plumbing.messaging.consumer import Lane
+from plumbing.messaging.deadletters import DeadLetters, Parcel
+from plumbing.messaging.failures import Failure
 from plumbing.messaging.feed import MAX_PAYLOAD_BYTES, Feed, contract
 from plumbing.messaging.host import MessagingHost
 from plumbing.messaging.streams import provision
@@ -276,3 +279,64 @@ async def test_poison_of_every_kind_is_parked_within_a_second_and_good_traffic_f
     assert any(r == f"missing or bad header {h.EPOCH}" for r in reasons)
     assert any("over the" in r for r in reasons)
     assert rig.applied() == ["good"]
+
+
+async def test_a_batch_that_holds_a_message_ahead_of_its_predecessors_is_decided_in_order(
+    rig: Rig,
+) -> None:
+    """After a reconnection, in-flight messages come back only when their ack wait ends
+    while newer ones are delivered at once: one batch can hold them out of order."""
+    schools = ["one", "two", "three"]
+    for school in schools:
+        await rig.upstream.publish(rig.subjects.incident_reported, report(school))
+    subscription = await rig.js.pull_subscribe(
+        rig.subjects.stream_subjects(INTAKE, 0), stream=rig.subjects.stream(INTAKE)
+    )
+    msgs = await subscription.fetch(3, timeout=5)
+    app = Probe(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    own = Behaviour()
+    feed = Feed(
+        consumer=PROBE,
+        name="probe-replay",
+        upstream=INTAKE,
+        family="evt",
+        decode=contract(IncidentReportedV1),
+        decide=lambda event, _message: own.decide(app, event),
+    )
+    lane = Lane(
+        app=app,
+        feed=feed,
+        partition=0,
+        subjects=Subjects(rig.subjects.prefix, partitions=1),
+        dead_letters=DeadLetters(rig.js, rig.subjects, PROBE),
+    )
+
+    plan = await lane.handle(list(reversed(msgs)))  # newest first
+
+    assert [p.reason for p in plan.parked] == []
+    assert plan.hole is None
+    seen = [e.school_id for _, e in app.domain_events_after(0, 100) if isinstance(e, Seen.Applied)]
+    assert seen == schools  # as the upstream wrote them
+    await subscription.unsubscribe()
+    app.close()
+
+
+async def test_a_dead_letter_keeps_no_publish_condition_of_the_upstream_relay(rig: Rig) -> None:
+    """The relay's chain header travels with every message it published; parked as it is,
+    the dead-letter stream refused it ("wrong last sequence") and the lane stalled."""
+    stored = {
+        h.MSG_ID: "intake/feedc0ffee00/7",
+        h.EXPECTED_LAST_SEQUENCE: "41",
+        h.POSITION: "7",
+        h.PREVIOUS: "3",
+    }
+    parcel = Parcel(
+        "x.evt.intake.p0.incident_reported", b"{}", stored, 42, 1, Failure.POISON, "test"
+    )
+
+    await DeadLetters(rig.js, rig.subjects, PROBE).park("probe-p0", "X_INTAKE", [parcel])
+
+    (parked,) = await rig.parked()
+    assert h.EXPECTED_LAST_SEQUENCE not in parked
+    assert parked[h.POSITION] == "7"  # what the message is stays with it
+    assert parked[h.MSG_ID] == "dlq/probe-p0/X_INTAKE/42"

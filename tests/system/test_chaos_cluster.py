@@ -29,7 +29,7 @@ from nats.aio.client import Client as Nats
 from events.subjects import Subjects
 from plumbing.messaging.deployment import Topology, apply
 from plumbing.messaging.host import connect
-from tests.chaos import Client, Fleet, all_dispatched, report_many, timed
+from tests.chaos import Client, Fleet, dispatched_or_explained, report_many, timed
 from tests.harness import Harness, eventually
 from tests.invariants import assert_invariants, read_anchors
 from tests.nats_cluster import NatsCluster
@@ -141,7 +141,7 @@ async def test_a_three_node_cluster_survives_a_node_and_both_leaders_lost_under_
 
         async with timed(figures, "settled_s"):
             await load
-            await eventually(lambda: all_dispatched(client, accepted), 90, interval=1)
+            await dispatched_or_explained(fleet, client, accepted, 90)
         anchors = await read_anchors(operator.jetstream(), subjects)
     finally:
         if client is not None:

@@ -24,7 +24,7 @@ import pytest
 
 from events.subjects import Subjects
 from plumbing.integrity.verify import Checkpoint
-from tests.chaos import Client, Fleet, all_dispatched, report_many, timed
+from tests.chaos import Client, Fleet, dispatched_or_explained, report_many, timed
 from tests.harness import Harness, eventually
 from tests.invariants import assert_invariants, read_anchors
 from tests.nats_process import OwnNats
@@ -75,7 +75,7 @@ async def test_nats_down_for_30_s_under_load_intake_accepts_and_everything_flows
         own_nats.start()
         async with timed(figures, "flowing_again_s"):
             await load
-            await eventually(lambda: all_dispatched(client, accepted), 90, interval=1)
+            await dispatched_or_explained(fleet, client, accepted, 90)
         anchors = await eventually(lambda: _anchored(own_nats.url, subjects), 30)
     finally:
         await client.close()
@@ -144,7 +144,7 @@ async def test_postgresql_crashes_and_restarts_under_load_and_nothing_is_lost_or
             started_at.append(postmaster_started(pg))
         async with timed(figures, "settled_s"):
             await load
-            await eventually(lambda: all_dispatched(client, accepted), 90, interval=1)
+            await dispatched_or_explained(fleet, client, accepted, 90)
         anchors = await eventually(lambda: _anchored(own_nats.url, subjects), 30)
     finally:
         await client.close()

@@ -25,7 +25,7 @@ from events.subjects import Subjects
 from tests.chaos import (
     Client,
     Fleet,
-    all_dispatched,
+    dispatched_or_explained,
     plans_open,
     report_many,
     see_through,
@@ -96,7 +96,7 @@ async def test_twenty_sigkills_during_500_incidents_lose_nothing_and_double_noth
                 storm(fleet, KILLS, every_s=2.0, rng=random.Random(12)),
             )
         async with timed(figures, "settle_s"):
-            await eventually(lambda: all_dispatched(client, accepted), 120, interval=1)
+            await dispatched_or_explained(fleet, client, accepted, 120)
             await eventually(lambda: plans_open(client, seen_through), 120, interval=1)
     finally:
         await client.close()
