@@ -12,6 +12,10 @@ machine), three wheel servers on one machine.
 A cluster needs, per node, a unique ``server_name`` and the shared
 ``cluster.name``; every node lists every route (its own included: the server
 ignores a route to itself), so any two surviving nodes find each other.
+The nodes do not advertise themselves to clients (``no_advertise``): a client
+given every node (``LANTERN_NATS_URL``, comma-separated, each with the
+service's user) must not add the nodes it is told about, since those come
+without credentials and reconnecting to one is an "Authorization Violation".
 
 Client connections are not TLS here: the services have no setting for a
 district CA yet, so they stay on the cluster's private network (a namespace
@@ -104,6 +108,9 @@ def render(cluster: Cluster, node: Node) -> str:
         "cluster {",
         f"  name: {cluster.name}",
         f"  listen: {node.host}:{node.cluster_port}",
+        "  # clients use the node list they are given, each entry with their own user; a node",
+        "  # the cluster advertised to them came without credentials and was refused",
+        "  no_advertise: true",
         "  routes: [",
         *(f"    {route}" for route in cluster.routes()),
         "  ]",

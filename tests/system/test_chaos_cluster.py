@@ -150,6 +150,8 @@ async def test_a_three_node_cluster_survives_a_node_and_both_leaders_lost_under_
         await operator.close()
 
     assert elected != leader
+    for served in fleet.all():  # every reconnection went to a node it was given, as itself
+        assert "Authorization Violation" not in served.log.read_text(), served.log
     found = assert_invariants(
         {s: harness.settings(s) for s in ("intake", "dispatch")}, accepted, anchors=anchors
     )

@@ -94,6 +94,7 @@ def test_the_cluster_files_are_the_rendered_configuration() -> None:
         text = (DEPLOY / "nats" / "cluster" / f"{node.name}.conf").read_text()
         assert text == render(cluster, node)
         assert "include ../permissions.conf" in text  # the tested per-service users
+        assert "no_advertise: true" in text  # clients keep to the nodes (and users) given
         assert all(f"nats-route://{n.route_host}:6222" in text for n in cluster.nodes)
 
 
