@@ -35,7 +35,14 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+_ROOT = Path(__file__).resolve().parents[2]
+#: A test run keeps its screenshots out of the tracked tree (a clean checkout stays clean);
+#: ``LANTERN_UPDATE_SHOTS=1 make browser`` refreshes the README's pictures in docs/console/.
+SHOTS = (
+    _ROOT / "docs" / "console"
+    if os.environ.get("LANTERN_UPDATE_SHOTS") == "1"
+    else _ROOT / ".lantern" / "screenshots"
+)
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 
