@@ -278,7 +278,7 @@ class Lane:
                 current = item.position
             elif item.previous < current:
                 plan.parked.append(
-                    _parcel(
+                    self._parked(
                         item,
                         Failure.POISON,
                         f"out of chain: its predecessor {item.previous} is "
@@ -287,7 +287,7 @@ class Lane:
                 )
             elif any(later.previous == current for later in run[i + 1 :]):
                 plan.parked.append(
-                    _parcel(
+                    self._parked(
                         item,
                         Failure.POISON,
                         f"out of chain: claims predecessor {item.previous}, "

@@ -50,6 +50,24 @@ class DeadLetterCollision(RuntimeError):
     """JetStream took a parked message for a duplicate of a different one."""
 
 
+def kept_headers(original: dict[str, str]) -> dict[str, str]:
+    """The original's headers without JetStream's publish controls.
+
+    ``Nats-Msg-Id`` would de-duplicate the parked copy against the original, and the
+    relay's ``Nats-Expected-Last-Sequence`` (or any ``Nats-Expected-*``, ``Nats-Rollup``,
+    ``Nats-TTL``) would make the dead-letter stream refuse it: parking must not depend on
+    the upstream stream's sequence.  What they said stays readable under ``Lantern-Was-*``.
+    """
+    kept: dict[str, str] = {}
+    for key, value in original.items():
+        if key.lower().startswith("nats-"):
+            if key != h.MSG_ID:
+                kept[f"Lantern-Was-{key[len('Nats-') :]}"] = value
+        else:
+            kept[key] = value
+    return kept
+
+
 def dead_letter_id(durable: str, stream: str, stream_seq: int) -> str:
     return f"dlq/{durable}/{stream}/{stream_seq}"
 
@@ -63,7 +81,7 @@ class DeadLetters:
 
     async def park(self, durable: str, stream: str, parcels: Sequence[Parcel]) -> None:
         for parcel in parcels:
-            headers = {k: v for k, v in parcel.headers.items() if k != h.MSG_ID}
+            headers = kept_headers(parcel.headers)
             headers.update(
                 {
                     h.MSG_ID: dead_letter_id(durable, stream, parcel.stream_seq),
