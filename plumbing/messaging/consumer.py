@@ -459,13 +459,20 @@ def _parcel(item: Inbound, failure: Failure, reason: str) -> Parcel:
 
 
 def _epoch_runs(items: list[Inbound]) -> list[list[Inbound]]:
+    """Consecutive messages of one store epoch, each run in the store's order.
+
+    A batch is in stream order, which is not always the store's: after a lease moves
+    or an ack wait runs out, JetStream redelivers older messages behind newer ones.
+    The chain check must see each lane in position order, or a good message that
+    merely arrived early would look forged and be parked.
+    """
     runs: list[list[Inbound]] = []
     for item in items:
         if runs and runs[-1][0].epoch == item.epoch:
             runs[-1].append(item)
         else:
             runs.append([item])
-    return runs
+    return [sorted(run, key=lambda i: (i.position, i.stream_seq)) for run in runs]
 
 
 def _deliveries(msg: Msg) -> int:
