@@ -22,6 +22,7 @@ import nats
 import pytest
 
 from events.subjects import DISPATCH, FOLLOWUP, INTAKE, RECORDS, Subjects
+from plumbing.access import auth, keys
 from plumbing.access.auth import AUTH_HEADER
 from plumbing.interface.commands import Operation
 from plumbing.interface.guard import Guard
@@ -229,11 +230,12 @@ def _value(name: str, t: Any, ids: dict[str, str]) -> Any:
 def operations(harness: Harness, service: str) -> list[Operation[Any]]:
     """The service's operation registry, as its composition root builds it."""
     app: Any = harness.running[service].process.app
-    shared = Guard(app=app, service=service, secret=b"unused").operations()
+    verifier = auth.Verifier(keys.KeySet(str(harness.jwks_path())))
+    shared = Guard(app=app, service=service, verifier=verifier).operations()
     if service == INTAKE:
         return [*intake_ops(app), *shared]
     if service == DISPATCH:
-        feeds = CalendarFeedService(app, harness.subjects, harness.nats_url, lambda _: {})
+        feeds = CalendarFeedService(app, harness.subjects, harness.nats_url, {})
         return [*dispatch_ops(app), *feeds.operations(), *shared]
     if service == RECORDS:
         return [*records_ops(app), *shared]

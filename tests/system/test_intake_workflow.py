@@ -26,9 +26,8 @@ from events import headers as h
 from events.intake import IncidentCancelledV1, IncidentReportedV1, ReportLinkedV1
 from events.subjects import INTAKE, Subjects
 from lantern import runfile
-from plumbing.access.auth import DEV_SECRET_FILE
 from services.intake.application import IntakeApplication
-from tests.harness import TEST_AUTH_SECRET, Harness, admin_headers, eventually
+from tests.harness import Harness, admin_headers, eventually, install_keys
 from tests.replies import check_nats_reply
 
 pytestmark = pytest.mark.system
@@ -318,7 +317,7 @@ def cli_dir(harness: Harness, tmp_path: Path) -> Path:
     runfile.write(
         data_dir, {"nats_url": harness.nats_url, "http_url": url, "services": {"intake": url}}
     )
-    (data_dir / DEV_SECRET_FILE).write_text(TEST_AUTH_SECRET)  # the CLI's dev identity
+    install_keys(data_dir)  # the CLI's dev identity: signed with the test issuer's key
     return data_dir
 
 
