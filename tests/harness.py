@@ -70,6 +70,7 @@ class Harness:
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
     provisioned: bool = False
     audit_repeat_window_s: float = 60.0  # the production default
+    break_glass_max_minutes: int = 60  # the production default
     #: the identity ``call`` uses unless told otherwise: a district administrator
     default_token: str = field(
         default_factory=lambda: TEST_ISSUER.issue(subject="test-admin", role=auth.Role.ADMIN)
@@ -117,6 +118,7 @@ class Harness:
             else "",
             partitions=self.subjects.partitions,
             audit_repeat_window_s=self.audit_repeat_window_s,
+            break_glass_max_minutes=self.break_glass_max_minutes,
         )
 
     async def provision(self) -> None:

@@ -28,9 +28,10 @@ The rules (issue 5):
 * **acting as someone else** (a command whose ``self_field``, e.g.
   ``reporter_id`` or a note's ``by``, names another person) is refused for
   reporters, responders and supervisors (403, the field named).  An
-  administrator may, and a service's delegation does (a renewed-risk report
-  names who found the risk): the audit entry then records both identities,
-  the caller as actor and "on behalf of <person>" as its purpose.
+  administrator may (and a role an operation names in ``others``: a supervisor
+  revoking a responder's calendar feed), and a service's delegation does (a
+  renewed-risk report names who found the risk): the audit entry then records
+  both identities, the caller as actor and "on behalf of <person>" as its purpose.
 * **a service's delegation** (role ``service``) may call exactly the operations
   its token names, nothing else, never with break-the-glass.
 """
@@ -81,6 +82,8 @@ class Access:
     self_field: str | None = None
     #: may a break-the-glass grant open this operation beyond the caller's role?
     emergency: bool = True
+    #: roles that may name someone else in ``self_field`` (recorded "on behalf of" them)
+    others: frozenset[Role] = frozenset({R.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def decide(
     why = "" if role_ok else f"role {identity.role} may not {access.kind} this"
     acting_as = named is not None and named != identity.subject
     refused_as = identity.role in _SELF_ONLY or (
-        identity.role is R.SUPERVISOR and access.kind == COMMAND
+        access.kind == COMMAND and identity.role not in access.others
     )
     if role_ok and access.self_field and acting_as and refused_as:
         field = access.self_field

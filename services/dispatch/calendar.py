@@ -47,7 +47,7 @@ from events.subjects import FOLLOWUP, Subjects
 from plumbing import logs
 from plumbing.access import auth
 from plumbing.access.auth import Role
-from plumbing.access.rules import COMMAND, Access
+from plumbing.access.rules import COMMAND, Access, Resource
 from plumbing.domain import NotFound, Trace
 from plumbing.interface.commands import STATUS_HEADER, Context, Operation, Result
 from plumbing.interface.requests import utcnow
@@ -143,6 +143,14 @@ class CalendarFeedService:
         self.app.record(feeds)
         return CalendarFeedV1(responder_id=c.responder_id, active=False)
 
+    def _responder_schools(self, c: RevokeCalendarFeedV1) -> Resource:
+        """A supervisor revokes the feeds of responders at their schools only."""
+        found = next(
+            (r for r in self.app.board.responders() if r.responder_id == c.responder_id), None
+        )
+        schools = frozenset(found.schools) if found else frozenset[str]()
+        return Resource(responder_schools=((c.responder_id, schools),))
+
     def operations(self) -> list[Operation[Any]]:
         yourself = frozenset({Role.RESPONDER, Role.ADMIN})
         return [
@@ -166,7 +174,13 @@ class CalendarFeedService:
                 summary="Your calendar URL stops working",
                 actor_field="responder_id",
                 access=Access(
-                    COMMAND, yourself | {Role.SUPERVISOR}, False, None, "responder_id", False
+                    COMMAND,
+                    yourself | {Role.SUPERVISOR},
+                    False,
+                    self._responder_schools,
+                    "responder_id",
+                    False,
+                    others=frozenset({Role.ADMIN, Role.SUPERVISOR}),
                 ),
             ),
         ]
