@@ -216,7 +216,9 @@ class TokenPolicy:
 class Verifier:
     """Checks tokens with public keys only (a service, the CLI reading its own token)."""
 
-    def __init__(self, keyset: keys.KeySet, policy: TokenPolicy | None = None) -> None:
+    def __init__(
+        self, keyset: keys.KeySet | keys.KeySets, policy: TokenPolicy | None = None
+    ) -> None:
         self.keyset = keyset
         self.policy = policy or TokenPolicy()
 
@@ -249,11 +251,13 @@ class Verifier:
     def _identity(self, claims: dict[str, Any]) -> Identity:
         policy = self.policy
         try:
-            role = _role(claims.get(policy.role_claim))
+            # an IdP's claim names where configured; Lantern's own issuers' otherwise
+            role = _role(claims.get(policy.role_claim, claims.get("role")))
             subject = str(claims["sub"])
             expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
             issued = datetime.fromtimestamp(int(claims["iat"]), UTC)
-            schools = tuple(str(s) for s in claims.get(policy.schools_claim) or [])
+            listed = claims.get(policy.schools_claim, claims.get("schools"))
+            schools = tuple(str(s) for s in listed or [])
             operations = tuple(str(o) for o in claims.get("ops") or [])
             bg = claims.get("bg") or {}
             until = datetime.fromtimestamp(int(bg["until"]), UTC) if bg else None

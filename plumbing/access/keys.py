@@ -209,6 +209,18 @@ class KeySet:
             self._fetched = time.monotonic()
 
 
+class KeySets:
+    """Several JWKS at once (``LANTERN_JWKS=a,b``): Lantern's own issuer and a district IdP."""
+
+    def __init__(self, sources: Iterable[str]) -> None:
+        self.sets = [KeySet(source.strip()) for source in sources if source.strip()]
+        if not self.sets:
+            raise KeyFileError("no JWKS configured (LANTERN_JWKS: a file path or an https URL)")
+
+    def key(self, kid: str) -> PyJWK | None:
+        return next((k for s in self.sets if (k := s.key(kid)) is not None), None)
+
+
 def dev_keys(data_dir: Path) -> tuple[Path, Path]:
     """Development mode: the issuer's key (0600) and its JWKS under the data dir, made once."""
     private, jwks = data_dir / DEV_PRIVATE_KEY, data_dir / DEV_JWKS

@@ -26,7 +26,8 @@ def policy_of(settings: Settings) -> TokenPolicy:
 
 
 def jwks_source(settings: Settings) -> str:
-    """``LANTERN_JWKS``; in development mode, the JWKS ``lantern up`` wrote under the data dir."""
+    """``LANTERN_JWKS`` (comma-separated for several issuers: Lantern's own and a district
+    IdP's); in development mode, the JWKS ``lantern up`` wrote under the data dir."""
     if settings.jwks:
         return settings.jwks
     dev = settings.data_dir / keys.DEV_JWKS
@@ -39,7 +40,7 @@ def jwks_source(settings: Settings) -> str:
 
 def verifier(settings: Settings) -> Verifier:
     """Refuses (so the service refuses to start) without a JWKS it can read."""
-    return Verifier(keys.KeySet(jwks_source(settings)), policy_of(settings))
+    return Verifier(keys.KeySets(jwks_source(settings).split(",")), policy_of(settings))
 
 
 def signing_key_path(settings: Settings) -> Path | None:

@@ -9,10 +9,11 @@ from pathlib import Path
 import jwt
 import pytest
 
-from plumbing.access import auth, keys
+from plumbing.access import auth, keys, trust
 from plumbing.access import rules as access
 from plumbing.access.auth import AuthError, Grant, Issuer, Role, TokenPolicy, Verifier
 from plumbing.access.rules import Resource, decide
+from plumbing.settings import Settings
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 AT_S0 = Resource(
@@ -145,9 +146,21 @@ def test_dev_keys_keep_the_private_key_0600_and_publish_only_the_public_one(
         keys.load_private_key(private)
 
 
-def test_a_district_idp_token_maps_its_role_and_schools_claims(tmp_path: Path) -> None:
-    """An IdP issuing for Lantern: its own issuer, app roles as a list, schools elsewhere."""
-    idp = Issuer(KEY, issuer="https://login.example-district.org")
+def test_a_district_idp_plugs_in_beside_lantern_s_own_issuer(tmp_path: Path) -> None:
+    """Its own key (a second JWKS), its own ``iss``, app roles as a list, schools elsewhere."""
+    idp_key = keys.new_private_key()
+    idp = Issuer(idp_key, issuer="https://login.example-district.org")
+    keys.write_jwks(tmp_path / "lantern.json", [KEY.public_key()])
+    keys.write_jwks(tmp_path / "idp.json", [idp_key.public_key()])
+    settings = Settings(
+        service="intake",
+        data_dir=tmp_path,
+        dev_mode=False,
+        jwks=f"{tmp_path / 'lantern.json'},{tmp_path / 'idp.json'}",
+        token_issuers=("lantern", "https://login.example-district.org"),
+        token_role_claim="roles",
+        token_schools_claim="extension_schools",
+    )
     claims = jwt.decode(
         idp.issue(subject="sup-7", role=Role.SUPERVISOR, now=NOW),
         options={"verify_signature": False},
@@ -155,15 +168,27 @@ def test_a_district_idp_token_maps_its_role_and_schools_claims(tmp_path: Path) -
     claims.pop("role"), claims.pop("schools")
     claims["roles"] = ["Staff.All", "supervisor"]
     claims["extension_schools"] = ["s7"]
-    token = jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": idp.kid})
-    keys.write_jwks(tmp_path / "jwks.json", [KEY.public_key()])
-    policy = TokenPolicy(
-        issuers=("lantern", "https://login.example-district.org"),
-        role_claim="roles",
-        schools_claim="extension_schools",
+    token = jwt.encode(claims, idp_key, algorithm="EdDSA", headers={"kid": idp.kid})
+
+    service = trust.verifier(settings)
+    identity = service.verify(token, NOW)
+    assert (identity.subject, identity.role, identity.schools) == (
+        "sup-7",
+        Role.SUPERVISOR,
+        ("s7",),
     )
-    identity = Verifier(keys.KeySet(str(tmp_path / "jwks.json")), policy).verify(token, NOW)
-    assert (identity.role, identity.schools) == (Role.SUPERVISOR, ("s7",))
+    # Lantern's own tokens (the console, the CLI) still verify, with their own claim names
+    own = service.verify(ISSUER.issue(subject="r-a", role=Role.RESPONDER, schools=["s0"]), None)
+    assert (own.role, own.schools) == (Role.RESPONDER, ("s0",))
+    # the IdP may not speak for an issuer the district did not configure
+    stranger = Issuer(idp_key, issuer="https://elsewhere.example.org")
+    with pytest.raises(AuthError, match="issuer"):
+        service.verify(stranger.issue(subject="x", role=Role.ADMIN, now=NOW), NOW)
+
+
+def test_a_service_without_a_jwks_refuses_to_start_outside_development(tmp_path: Path) -> None:
+    with pytest.raises(keys.KeyFileError, match="LANTERN_JWKS"):
+        trust.verifier(Settings(service="intake", data_dir=tmp_path, dev_mode=False))
 
 
 # -- the rules ---------------------------------------------------------------------------------
