@@ -134,6 +134,14 @@ def test_key_rotation_keeps_both_keys_valid_until_the_old_one_is_removed(tmp_pat
         fresh.verify(old_token, NOW)
 
 
+def test_the_first_key_pair_is_made_by_a_rotation_from_nothing(tmp_path: Path) -> None:
+    private, jwks = tmp_path / "etc" / "issuer.key", tmp_path / "etc" / "jwks.json"
+    kid = keys.rotate(private, jwks)
+    assert oct(private.stat().st_mode & 0o777) == "0o600"
+    assert [k["kid"] for k in json.loads(jwks.read_text())["keys"]] == [kid]
+    assert not private.with_name("issuer.key.previous").exists()
+
+
 def test_dev_keys_keep_the_private_key_0600_and_publish_only_the_public_one(
     tmp_path: Path,
 ) -> None:
