@@ -198,14 +198,13 @@ class KeySet:
                 document = json.loads(reply.read())
             self._keys, self._fetched = public_keys(document), time.monotonic()
             return
-        path = Path(self.source)
         try:
-            info = path.stat()
+            info = os.stat(self.source)  # every use: a rotation or a withdrawal counts at once
         except OSError:
-            raise KeyFileError(f"cannot read the JWKS {path}") from None
-        stamp: object = (info.st_mtime_ns, info.st_size)
+            raise KeyFileError(f"cannot read the JWKS {self.source}") from None
+        stamp: object = (info.st_mtime_ns, info.st_size, info.st_ino)
         if force or stamp != self._stamp:
-            self._keys, self._stamp = public_keys(read_jwks(path)), stamp
+            self._keys, self._stamp = public_keys(read_jwks(Path(self.source))), stamp
             self._fetched = time.monotonic()
 
 
