@@ -11,7 +11,7 @@ which one it runs on:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -42,7 +42,7 @@ class Settings:
     token_schools_claim: str = "schools"  # noqa: S105 - a claim name
     #: this service's delegation token (``lantern token --service NAME``), for the few
     #: requests it makes on its own account (``plumbing.access.auth.DELEGATIONS``)
-    service_token: str = ""
+    service_token: str = field(default="", repr=False)  # a credential: never in a repr
     break_glass_max_minutes: int = 60  # the policy's cap on a break-the-glass grant
     dev_mode: bool = True
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
