@@ -576,3 +576,45 @@ async def test_a_rotated_key_and_the_old_one_are_both_honoured_until_the_old_is_
     assert (await harness.call("GET", "intake", "/schools", token=new_token))[0] == 200
     status, body = await harness.call("GET", "intake", "/schools", token=old_token)
     assert (status, body["field"]) == (401, "authorization")
+
+
+#: Commands a supervisor may send that touch no school's resources.
+UNSCOPED = {"record_refusal", "break_glass"}
+
+
+async def test_every_command_a_supervisor_may_send_is_refused_for_another_school(
+    world: tuple[Harness, dict[str, str]], nats_url: str, subjects: Subjects
+) -> None:
+    """The world is all at s0; sup-1 supervises s1: every write is refused, on both interfaces."""
+    harness, ids = world
+    ids = dict(ids)
+    for op_name in ("add_resource", "propose_referral", "grant_consent"):  # s0's items too
+        op = next(o for o in operations(harness, FOLLOWUP) if o.name == op_name)
+        path, payload = path_of(op, example(op.kind, "adm-1", ids))
+        status, made = await harness.call(op.method, FOLLOWUP, path, payload)
+        assert status in (200, 201), (op_name, made)
+        ids.update({k: str(v) for k, v in made.items() if k.endswith("_id") and k not in ids})
+    maple = harness.token("sup-1", S, ("s1",))
+    nc = await nats.connect(nats_url)
+    checked: set[str] = set()
+    wrong: list[str] = []
+    try:
+        for service in (INTAKE, DISPATCH, FOLLOWUP, RECORDS):
+            for op in operations(harness, service):
+                kind = op.access.kind if op.access else "command"
+                if kind != "command" or S not in ALLOWED[op.name] or op.name in UNSCOPED:
+                    continue
+                body = example(op.kind, "sup-1", ids)
+                if op.name in ROSTER_WRITES:
+                    body.update({f: "r-a" for f in RESPONDER_FIELDS if f in body})
+                for status, reply in await both(
+                    harness, nc, subjects, service, op.name, body, maple
+                ):
+                    if (status, reply.get("field")) != (403, "authorization"):
+                        wrong.append(f"{service}.{op.name}: {status} {reply}")
+                checked.add(op.name)
+    finally:
+        await nc.close()
+    assert not wrong, "\n".join(wrong)
+    assert {"set_availability", "add_override", "swap_shift", "add_note"} <= checked
+    assert len(checked) >= 25, sorted(checked)
