@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from lantern.stores import StoreChoice
 #: When every service shares one machine, the day-of-crisis path (intake, dispatch) comes
 #: first: follow-up and records catch up from their streams a moment later under load.
 BACKGROUND_NICENESS = {"followup": 5, "records": 10}
+#: How long the delegations ``up`` signs last (a deployment re-signs them when it restarts).
+DELEGATION_TTL = timedelta(days=30)
 
 
 @dataclass
@@ -80,6 +83,10 @@ class Supervisor:
     nats: subprocess.Popen[bytes] | None = None
     nats_port: int = 0
     passwords: dict[str, str] | None = None  # per-service NATS users, when embedded
+    #: what every service is told about tokens (the JWKS path: public keys only)
+    token_env: dict[str, str] = field(default_factory=dict)
+    signing_key: str = ""  # the issuer's private key path: the console's only
+    service_tokens: dict[str, str] = field(default_factory=dict)  # delegations, by service
     stopping: bool = False
 
     def say(self, line: str) -> None:
@@ -131,28 +138,54 @@ class Supervisor:
         self.say(f"streams    {len(changed)} change(s): {'; '.join(changed) or 'up to date'}")
 
     def prepare_keys(self) -> None:
-        """The district secret and store key, before any service starts.
+        """The token keys and store key, before any service starts.
 
-        In development mode both are generated once and kept under the data dir
-        (``auth.secret``, ``cipher.key``), so dev data is encrypted too and the
-        CLI can sign its dev identity; outside it, they must be configured, and
-        a missing one stops ``up`` here, before anything runs.  The supervisor
-        seeds the demo as the district administrator ``demo-seed``.
+        In development mode the supervisor is the issuer: it makes an Ed25519
+        key pair once under the data dir (``issuer.key``, 0600, and
+        ``jwks.json`` beside it) and a store key (``cipher.key``).  Services
+        are given the JWKS path only; the console, which signs its users'
+        tokens, also the signing key's path.  Outside development mode
+        ``LANTERN_JWKS`` and ``LANTERN_CIPHER_KEY`` must be configured, and a
+        missing one stops ``up`` here, before anything runs.
+
+        The services that act on their own account (``auth.DELEGATIONS``) get
+        a delegation token: signed here when the supervisor holds a key, else
+        taken from ``LANTERN_<SERVICE>_SERVICE_TOKEN``.  The demo is seeded as
+        the district administrator ``demo-seed``.
         """
-        from plumbing.access import auth
+        from plumbing.access import auth, keys, trust
         from plumbing.settings import Settings
         from plumbing.store.select import cipher_key
 
         settings = Settings.from_env("supervisor", data_dir=self.data_dir)
-        secret = auth.auth_secret(
-            settings.auth_secret, dev_mode=settings.dev_mode, data_dir=self.data_dir
-        )
+        if settings.dev_mode and not settings.jwks:
+            private, jwks = keys.dev_keys(self.data_dir)
+            self.token_env = {"LANTERN_JWKS": str(jwks)}
+            self.signing_key = str(private)
+        elif settings.jwks:
+            self.token_env = {"LANTERN_JWKS": settings.jwks}
+            self.signing_key = settings.signing_key
+        else:
+            raise SystemExit("LANTERN_JWKS is required outside development mode")
         if not cipher_key(settings):
             raise SystemExit("LANTERN_CIPHER_KEY is required outside development mode")
-        use_token(auth.issue(secret, subject="demo-seed", role=auth.Role.ADMIN))
-        configured = settings.auth_secret and settings.cipher_key
-        mode = "configured" if configured else "development (generated under the data dir)"
-        self.say(f"keys       district secret and store key: {mode}")
+        try:
+            signer = trust.issuer(
+                Settings.from_env(
+                    "supervisor", data_dir=self.data_dir, signing_key=self.signing_key or None
+                )
+            )
+        except keys.KeyFileError as exc:
+            raise SystemExit(str(exc)) from None
+        for service in auth.DELEGATIONS:
+            given = os.environ.get(f"LANTERN_{service.upper()}_SERVICE_TOKEN", "")
+            if signer is not None and not given:
+                given = signer.delegation(service, DELEGATION_TTL)
+            self.service_tokens[service] = given
+        if signer is not None:
+            use_token(signer.issue(subject="demo-seed", role=auth.Role.ADMIN))
+        mode = "development (made under the data dir)" if self.signing_key else "configured"
+        self.say(f"keys       token keys (public JWKS to services) and store key: {mode}")
 
     def start_services(self, nats_url: str) -> dict[str, str]:
         urls: dict[str, str] = {}
@@ -172,7 +205,12 @@ class Supervisor:
                 "--http-port",
                 str(port),
             ]
-            child_env = dict(env)
+            child_env = {k: v for k, v in env.items() if k != "LANTERN_SIGNING_KEY"}
+            child_env.update(self.token_env)
+            if name == "console" and self.signing_key:  # the console is an issuer
+                child_env["LANTERN_SIGNING_KEY"] = self.signing_key
+            if self.service_tokens.get(name):
+                child_env["LANTERN_SERVICE_TOKEN"] = self.service_tokens[name]
             if name == "console" and self.demo:
                 child_env["LANTERN_CONSOLE_DEMO"] = "1"  # the labelled "sign in as" page
             if self.passwords:  # each service connects as its own user (kept out of argv)

@@ -11,7 +11,7 @@ which one it runs on:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +30,20 @@ class Settings:
     postgres_dsn: str = ""
     postgres_schema: str = ""
     cipher_key: str = ""
-    auth_secret: str = ""  # the district's token-signing secret (plumbing.access.auth)
+    #: the public keys identity tokens are verified with: a JWKS file path or URL (never a
+    #: private key: services cannot sign); development mode makes one under the data dir
+    jwks: str = ""
+    token_issuers: tuple[str, ...] = ("lantern",)  # accepted ``iss``; an issuer signs as the first
+    #: issuers only (the CLI, the console): the Ed25519 private key (PEM, mode 0600)
+    signing_key: str = ""
+    token_audience: str = "lantern"  # noqa: S105 - the ``aud`` every token must carry
+    #: where a district IdP puts the role and the schools (claim names)
+    token_role_claim: str = "role"  # noqa: S105 - a claim name
+    token_schools_claim: str = "schools"  # noqa: S105 - a claim name
+    #: this service's delegation token (``lantern token --service NAME``), for the few
+    #: requests it makes on its own account (``plumbing.access.auth.DELEGATIONS``)
+    service_token: str = field(default="", repr=False)  # a credential: never in a repr
+    break_glass_max_minutes: int = 60  # the policy's cap on a break-the-glass grant
     dev_mode: bool = True
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
     partitions: int = 4  # incidents per partition; the same for every service of a deployment
@@ -52,7 +65,16 @@ class Settings:
             "postgres_dsn": env.get("LANTERN_POSTGRES_DSN", ""),
             "postgres_schema": env.get("LANTERN_POSTGRES_SCHEMA", ""),
             "cipher_key": env.get("LANTERN_CIPHER_KEY", ""),
-            "auth_secret": env.get("LANTERN_AUTH_SECRET", ""),
+            "jwks": env.get("LANTERN_JWKS", ""),
+            "token_issuers": tuple(
+                i.strip() for i in env.get("LANTERN_TOKEN_ISSUERS", "lantern").split(",") if i
+            ),
+            "signing_key": env.get("LANTERN_SIGNING_KEY", ""),
+            "token_audience": env.get("LANTERN_TOKEN_AUDIENCE", "lantern"),
+            "token_role_claim": env.get("LANTERN_TOKEN_ROLE_CLAIM", "role"),
+            "token_schools_claim": env.get("LANTERN_TOKEN_SCHOOLS_CLAIM", "schools"),
+            "service_token": env.get("LANTERN_SERVICE_TOKEN", ""),
+            "break_glass_max_minutes": int(env.get("LANTERN_BREAK_GLASS_MAX_MINUTES", "60")),
             "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
             "config_file": env.get("LANTERN_CONFIG", ""),
             "partitions": int(env.get("LANTERN_PARTITIONS", "4")),

@@ -36,10 +36,9 @@ import httpx
 import nats
 
 from events.subjects import Subjects
-from lantern import cli_auth
 from lantern.benchmarks.common import percentile, progress, write
 from lantern.benchmarks.raw import layers
-from plumbing.access import auth
+from plumbing.access import trust
 
 SCHOOLS = ["maple-es", "cedar-ms", "birch-hs", "alder-hs", "willow-k8"]
 CATEGORIES = ["acute_distress", "grief_trauma", "substance_use", "other", "self_harm"]
@@ -149,9 +148,8 @@ def run(rates: list[int], seconds: int) -> dict[str, Any]:
             time.sleep(0.1)
         info = json.loads((workdir / "run.json").read_text())
         raw = layers(str(info["nats_url"]))
-        secret = cli_auth.secret(workdir)
-        assert secret is not None
-        token = auth.issue(secret, subject="staff-bench", role="reporter", ttl=timedelta(hours=1))
+        issuer = trust.dev_issuer(workdir)  # the key pair `up --demo` made
+        token = issuer.issue(subject="staff-bench", role="reporter", ttl=timedelta(hours=1))
         curve = []
         for rate in rates:
             print(f"system up under {workdir}; sending {rate}/s for {seconds} s", file=sys.stderr)

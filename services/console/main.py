@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.access import auth
+from plumbing.access import keys, trust
 from plumbing.settings import Settings
 from services.console import (
     audit_page,
@@ -222,12 +222,14 @@ class ConsoleProcess:
 
 def build(settings: Settings) -> ConsoleProcess:
     cs = ConsoleSettings.from_settings(settings)
-    secret = auth.auth_secret(
-        settings.auth_secret, dev_mode=settings.dev_mode, data_dir=settings.data_dir
-    )
+    issuer = trust.issuer(settings)
+    if issuer is None:  # the console signs its users' tokens: it is an issuer
+        raise keys.KeyFileError(
+            "the console needs the issuer's signing key (LANTERN_SIGNING_KEY, mode 0600)"
+        )
     console = Console(
         settings=cs,
-        secret=secret,
+        issuer=issuer,
         sessions=SessionStore(
             idle=timedelta(minutes=cs.idle_minutes), lifetime=timedelta(hours=cs.max_hours)
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from events.dispatch import DispatchEvent
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
 from plumbing import care_team
+from plumbing.access import trust
 from plumbing.integrity.audit import audited
 from plumbing.interface import docs, operators
 from plumbing.interface.commands import http_routes, nats_responders
@@ -50,7 +51,11 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
     )
     ticker = Ticker(app.timers, app.fire, clock=clock, name="followup-timers")
     reporter = RenewedRiskReporter(
-        app, subjects, clock=clock, nats_url=settings.nats_url, identify=guard.on_behalf_of
+        app,
+        subjects,
+        clock=clock,
+        nats_url=settings.nats_url,
+        delegation=trust.delegation_headers(settings),
     )
     messaging = MessagingHost(
         nats_url=settings.nats_url,
