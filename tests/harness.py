@@ -19,7 +19,7 @@ from lantern.services import builder
 from plumbing.access import auth
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.streams import provision
-from plumbing.settings import Settings
+from plumbing.settings import DEFAULT_MAX_REQUEST_BYTES, Settings
 from tests.replies import OpenApiReplies
 
 T = TypeVar("T")
@@ -53,6 +53,7 @@ class Harness:
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
     provisioned: bool = False
     audit_repeat_window_s: float = 60.0  # the production default
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # the production default
     #: the identity ``call`` uses unless told otherwise: a district administrator
     default_token: str = field(
         default_factory=lambda: auth.issue(
@@ -86,6 +87,7 @@ class Harness:
             auth_secret=TEST_AUTH_SECRET,
             partitions=self.subjects.partitions,
             audit_repeat_window_s=self.audit_repeat_window_s,
+            max_request_bytes=self.max_request_bytes,
         )
 
     async def provision(self) -> None:

@@ -231,7 +231,8 @@ def _http_data(op: Operation[Any], request: Request, body: bytes) -> bytes | dic
     if not isinstance(parsed, dict):
         raise ContractError("expected a JSON object")
     for name, value in params.items():
-        if name in parsed and parsed[name] != value:
+        given = parsed.get(name, value)
+        if type(given) is not type(value) or given != value:  # True == 1, yet it disagrees
             raise ContractError("differs from the value in the path", name)
     parsed.update(params)
     return parsed
