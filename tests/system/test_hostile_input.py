@@ -20,39 +20,26 @@ operation is covered without touching this file.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 import string
-import threading
-import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import msgspec
-import nats
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nats.aio.client import Client
-from nats.js.errors import NotFoundError
 
 from events.codec import ContractError, convert, encode
 from events.schema import CATALOGUE
-from events.subjects import DISPATCH, FOLLOWUP, INTAKE, RECORDS, Subjects, commands
+from events.subjects import INTAKE, commands
 from plumbing.interface.commands import STATUS_HEADER
-from plumbing.messaging.streams import delete_streams
-from tests.conftest import SYSTEM_NATS_URL
-from tests.harness import Harness
+from tests.threaded import SERVICES, ThreadedStack
 
 pytestmark = pytest.mark.system
 
-T = TypeVar("T")
-SERVICES = (INTAKE, DISPATCH, FOLLOWUP, RECORDS)
 #: a small limit, so oversized requests are cheap to send (and fit NATS's own max_payload)
 LIMIT = 16_384
 #: at least this many generated requests in all, spread evenly over (operation, interface)
@@ -207,86 +194,16 @@ def malformed(op: Op, interface: str) -> st.SearchStrategy[Case]:
 
 
 # -- the running stack -------------------------------------------------------------------------
-class Stack:
-    """The services in a thread of their own, so Hypothesis can drive them synchronously."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.subjects = Subjects(f"lt{uuid.uuid4().hex[:10]}")
-        store = {"store": "sqlite", "data_dir": str(data_dir)}
-        self.harness = Harness(self.subjects, SYSTEM_NATS_URL, store, max_request_bytes=LIMIT)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.nc: Client | None = None
-        self.http = httpx.Client(timeout=10, headers=self.harness.headers())
-        self.documents: dict[str, dict[str, Any]] = {}
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def start(self) -> None:
-        async def start() -> None:
-            for service in SERVICES:
-                await self.harness.start(service)
-            self.nc = await nats.connect(SYSTEM_NATS_URL)
-
-        self.run(start())
-        for service in SERVICES:
-            url = f"{self.harness.running[service].url}/openapi.json"
-            self.documents[service] = self.http.get(url).json()
+class Stack(ThreadedStack):
+    """The module's one stack, with a small request limit, sending :class:`Case` values."""
 
     def operation(self, service: str, name: str) -> Op:
         return operation(service, name, self.documents[service])
 
-    def stop(self) -> None:
-        async def stop() -> None:
-            await self.harness.stop_all()
-            assert self.nc is not None
-            js = self.nc.jetstream()
-            await delete_streams(js, self.subjects)
-            with contextlib.suppress(NotFoundError):
-                await js.delete_stream(self.subjects.integrity_stream)
-            await self.nc.close()
-
-        self.http.close()
-        self.run(stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-
-    def counts(self) -> tuple[int, ...]:
-        """Each service's store position, and every message in the prefix's streams."""
-
-        async def count() -> tuple[int, ...]:
-            stored = [
-                running.process.app.recorder.max_notification_id() or 0
-                for running in self.harness.running.values()
-            ]
-            assert self.nc is not None
-            streams = await self.nc.jetstream().streams_info()
-            prefix = f"{self.subjects.prefix}.".lower()
-            published = sum(
-                info.state.messages
-                for info in streams
-                if all(s.lower().startswith(prefix) for s in info.config.subjects or ["-"])
-            )
-            return (*stored, published)
-
-        return self.run(count())
-
-    def settled(self) -> tuple[int, ...]:
-        """The counts once start-up writes have been stored and published (a second apart)."""
-        last = self.counts()
-        while True:
-            time.sleep(1)
-            now = self.counts()
-            if now == last:
-                return now
-            last = now
-
     def send(self, op: Op, interface: str, case: Case) -> tuple[int, Any]:
         SENT["requests"] += 1
         if interface == "http":
-            url = f"{self.harness.running[op.service].url}{op.path}"
+            url = f"{self.url(op.service)}{op.path}"
             response = self.http.request(
                 op.method, url, params=case.query, content=case.body or None
             )
@@ -307,7 +224,7 @@ def _json(raw: bytes) -> Any:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("hostile"))
+    running = Stack(tmp_path_factory.mktemp("hostile"), max_request_bytes=LIMIT)
     try:
         running.start()
         yield running
