@@ -104,10 +104,11 @@ class ThreadedStack:
 
     def settled(self) -> tuple[int, ...]:
         """The counts once start-up writes have been stored and published (a second apart)."""
-        last = self.counts()
-        while True:
+        last, deadline = self.counts(), time.monotonic() + 60
+        while time.monotonic() < deadline:
             time.sleep(1)
             now = self.counts()
             if now == last:
                 return now
             last = now
+        raise AssertionError(f"the stack kept writing after start-up: {last}")

@@ -98,15 +98,14 @@ def refuses(op: Op, field: str, value: Any, *, query: bool = False) -> bool:
     """Whether ``{field: value}`` is refused naming ``field`` (not merely for what is missing)."""
     data = {field: str(value) if query else value}
     try:
-        if query:
-            loose = msgspec.convert(data, op.kind, strict=False)
-            del loose
+        if query:  # text, as the service converts a query string
+            msgspec.convert(data, op.kind, strict=False)
         else:
             convert(data, op.kind)
     except ContractError as exc:
         return _names(exc.field, field)
     except msgspec.ValidationError as exc:
-        return f"`$.{field}" in str(exc)
+        return any(f"`$.{field}{end}" in str(exc) for end in ("`", ".", "["))
     return False
 
 
