@@ -284,7 +284,7 @@ class ListDispatchesV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     state: DispatchState | None = None
 
 
-class ListRosterV1(msgspec.Struct, frozen=True, kw_only=True):
+class ListRosterV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

@@ -277,7 +277,7 @@ class ShowIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     incident_id: UUID
 
 
-class ListSchoolsV1(msgspec.Struct, frozen=True, kw_only=True):
+class ListSchoolsV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 StoreKind = Literal["sqlite", "postgres", "memory"]
+DEFAULT_MAX_REQUEST_BYTES = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class Settings:
     #: identical reads by one identity within this many seconds make one audit entry with a
     #: count (``plumbing.integrity.repeats``); 0 records every read on its own
     audit_repeat_window_s: float = 60.0
+    #: the largest request body (HTTP and NATS) a service reads; a larger one is refused (413)
+    #: before it is read whole.  The default is NATS's own default ``max_payload``.
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
 
     @classmethod
     def from_env(cls, service: str, **overrides: object) -> Settings:
@@ -79,6 +83,9 @@ class Settings:
             "config_file": env.get("LANTERN_CONFIG", ""),
             "partitions": int(env.get("LANTERN_PARTITIONS", "4")),
             "audit_repeat_window_s": float(env.get("LANTERN_AUDIT_REPEAT_WINDOW_S", "60")),
+            "max_request_bytes": int(
+                env.get("LANTERN_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES))
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from lantern.services import builder
 from plumbing.access import auth, keys
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.streams import provision
-from plumbing.settings import Settings
+from plumbing.settings import DEFAULT_MAX_REQUEST_BYTES, Settings
 from tests.replies import OpenApiReplies
 
 T = TypeVar("T")
@@ -71,6 +71,7 @@ class Harness:
     provisioned: bool = False
     audit_repeat_window_s: float = 60.0  # the production default
     break_glass_max_minutes: int = 60  # the production default
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # the production default
     #: the identity ``call`` uses unless told otherwise: a district administrator
     default_token: str = field(
         default_factory=lambda: TEST_ISSUER.issue(subject="test-admin", role=auth.Role.ADMIN)
@@ -119,6 +120,7 @@ class Harness:
             partitions=self.subjects.partitions,
             audit_repeat_window_s=self.audit_repeat_window_s,
             break_glass_max_minutes=self.break_glass_max_minutes,
+            max_request_bytes=self.max_request_bytes,
         )
 
     async def provision(self) -> None:

@@ -74,10 +74,13 @@ def build(settings: Settings) -> ServiceProcess:
         *operators.operations(messaging),
     ]
     messaging.responders = nats_responders(
-        ops, lambda name: subjects.command(DISPATCH, name), guard
+        ops,
+        lambda name: subjects.command(DISPATCH, name),
+        guard,
+        max_bytes=settings.max_request_bytes,
     )
     routes = [
-        *http_routes(ops, guard),
+        *http_routes(ops, guard, max_bytes=settings.max_request_bytes),
         *calendar.routes(),
         *docs.routes(DISPATCH, ops, extra_paths=calendar.PATHS),
     ]

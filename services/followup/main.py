@@ -68,9 +68,15 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
     )
     ops = [*operations(app, clock), *guard.operations(), *operators.operations(messaging)]
     messaging.responders = nats_responders(
-        ops, lambda name: subjects.command(FOLLOWUP, name), guard
+        ops,
+        lambda name: subjects.command(FOLLOWUP, name),
+        guard,
+        max_bytes=settings.max_request_bytes,
     )
-    routes = [*http_routes(ops, guard), *docs.routes(FOLLOWUP, ops)]
+    routes = [
+        *http_routes(ops, guard, max_bytes=settings.max_request_bytes),
+        *docs.routes(FOLLOWUP, ops),
+    ]
     metrics = Metrics(FOLLOWUP)
     service_metrics.register(metrics, app)
     return ServiceProcess(

@@ -286,10 +286,14 @@ class IntakeApplication(LanternApplication):
             raise NotFound(f"no incident {incident_id}", field=field)
         return incident
 
+    def knows_student(self, student_ref: str) -> bool:
+        """Whether any report ever named this student (their file is opened by the first)."""
+        return self.exists(student_file_id(student_ref))
+
     def student_view(self, student_ref: str) -> dict[str, Any]:
         """The student's details and note texts, opened with their key (``[shredded]`` after)."""
         file_id = student_file_id(student_ref)
-        if not self.exists(file_id):
+        if not self.knows_student(student_ref):
             raise NotFound(f"no student {student_ref}", field="student_ref")
         opened = self.sealer.open if self.sealer else (lambda _, text: text)
         details: dict[str, str] = {}
