@@ -13,6 +13,8 @@ import sysconfig
 import time
 from pathlib import Path
 
+from lantern.nats_permissions import USERS
+
 DEFAULT_PORT = 4222
 
 
@@ -43,7 +45,6 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 #: The per-service users and subject permissions of deploy/ (present in a source checkout).
 PERMISSIONS = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "permissions.conf"
-USERS = ("intake", "dispatch", "followup", "records", "console", "client", "operator")
 
 
 def credentials(data_dir: Path) -> dict[str, str]:

@@ -40,6 +40,7 @@ from lantern import cli_auth
 from lantern.benchmarks.common import percentile, progress, write
 from lantern.benchmarks.raw import layers
 from plumbing.access import auth
+from plumbing.messaging import natsurl
 
 SCHOOLS = ["maple-es", "cedar-ms", "birch-hs", "alder-hs", "willow-k8"]
 CATEGORIES = ["acute_distress", "grief_trauma", "substance_use", "other", "self_harm"]
@@ -53,7 +54,7 @@ async def drive(info: dict[str, object], rate: int, seconds: int, token: str) ->
     sent: dict[str, float] = {}
     latencies: list[float] = []
     received_at: dict[str, float] = {}
-    nc = await nats.connect(str(info["nats_url"]))
+    nc = await nats.connect(str(info["nats_url"]), **natsurl.options(str(info["nats_url"])))
 
     async def on_assigned(msg: object) -> None:
         data = json.loads(msg.data)  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ from events.subjects import Subjects
 from plumbing import logs
 from plumbing.integrity.chain_store import ChainStore, chain_store_for
 from plumbing.integrity.verify import GENESIS, Checkpoint, Verdict, extend, sign, verify
+from plumbing.messaging import natsurl
 from plumbing.messaging.streams import integrity_stream
 from plumbing.settings import Settings
 
@@ -155,7 +156,12 @@ class Chainer:
         if head is None or head.position <= self.anchored:
             return nc
         if nc is None or not nc.is_connected:
-            nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=0)
+            nc = await nats.connect(
+                self.nats_url,
+                connect_timeout=2,
+                max_reconnect_attempts=0,
+                **natsurl.options(self.nats_url),
+            )
             await ensure_integrity_stream(nc.jetstream(), self.subjects)
         checkpoint = await anyio.to_thread.run_sync(self.checkpoint)
         if checkpoint is None:

@@ -36,6 +36,7 @@ from plumbing.messaging.consumer import Lane
 from plumbing.messaging.deadletters import DeadLetters
 from plumbing.messaging.feed import Feed
 from plumbing.messaging.leases import LeaseKeeper
+from plumbing.messaging.natsurl import inbox_prefix
 from plumbing.messaging.relay import OutboxRelay
 from plumbing.messaging.streams import missing, provision
 from plumbing.store.application import LanternApplication
@@ -108,6 +109,7 @@ class MessagingHost:
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             connect_timeout=2,
+            inbox_prefix=inbox_prefix(self.nats_url),
             reconnected_cb=on_reconnected,
             disconnected_cb=on_disconnected,
             logger=None,
@@ -299,6 +301,7 @@ def _redacted(url: str) -> str:
 
 async def connect(url: str, **options: Any) -> Client:
     """A plain nats-py connection with Lantern's reconnect defaults (tools, tests)."""
+    options.setdefault("inbox_prefix", inbox_prefix(url))
     return await nats.connect(url, connect_timeout=2, max_reconnect_attempts=-1, **options)
 
 
