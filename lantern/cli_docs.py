@@ -40,6 +40,7 @@ def openapi_of(service: str) -> dict[str, object]:
             data_dir=Path(scratch),
             store="memory",
             auth_secret=secrets.token_hex(16),
+            dev_mode=True,  # a throw-away in-memory instance, only to read its document
         )
         process = builder(service)(settings)
         try:

@@ -24,6 +24,8 @@ from lantern.client import Unreachable, request, use_token
 from lantern.lock import DataDirLock
 from lantern.services import SERVICES
 from lantern.stores import StoreChoice
+from plumbing import redaction
+from plumbing.settings import asked_for_dev_mode
 
 #: When every service shares one machine, the day-of-crisis path (intake, dispatch) comes
 #: first: follow-up and records catch up from their streams a moment later under load.
@@ -72,6 +74,7 @@ class Supervisor:
     data_dir: Path
     nats_url: str | None = None
     demo: bool = False
+    dev: bool = False  # development mode, asked for (--dev, --demo)
     prefix: str = "lantern"
     config: Path | None = None
     store: StoreChoice = field(default_factory=StoreChoice.from_env)
@@ -87,7 +90,7 @@ class Supervisor:
 
     def start_nats(self) -> str:
         if self.nats_url:
-            self.say(f"NATS       using {self.nats_url}")
+            self.say(f"NATS       using {redaction.redact(self.nats_url)}")
             return self.nats_url
         port = natsserver.DEFAULT_PORT
         if not natsserver.port_free(port):
@@ -111,6 +114,12 @@ class Supervisor:
         if self.passwords:  # tools and operators connect as the operator user
             return natsserver.url_for(port, "operator", self.passwords["operator"])
         return natsserver.url_for(port)
+
+    def nats_location(self, nats_url: str) -> dict[str, str]:
+        """For run.json: the embedded server's address and the operator user, never a password."""
+        if not self.passwords:
+            return {"nats_url": nats_url}
+        return {"nats_url": natsserver.url_for(self.nats_port), "nats_user": "operator"}
 
     def provision(self, nats_url: str) -> None:
         """Streams and the lease bucket, as the operator, before any service starts."""
@@ -140,19 +149,32 @@ class Supervisor:
         seeds the demo as the district administrator ``demo-seed``.
         """
         from plumbing.access import auth
+        from plumbing.integrity.chainer import IntegrityKeyMissing
+        from plumbing.secretfiles import SecretExposed, refuse_unsafe
         from plumbing.settings import Settings
         from plumbing.store.select import cipher_key
 
         settings = Settings.from_env("supervisor", data_dir=self.data_dir)
-        secret = auth.auth_secret(
-            settings.auth_secret, dev_mode=settings.dev_mode, data_dir=self.data_dir
-        )
+        try:
+            refuse_unsafe(settings)
+        except (IntegrityKeyMissing, SecretExposed) as exc:
+            raise SystemExit(f"lantern up refused: {exc}") from None
+        try:
+            secret = auth.auth_secret(
+                settings.auth_secret, dev_mode=settings.dev_mode, data_dir=self.data_dir
+            )
+        except auth.SecretMissing as exc:
+            raise SystemExit(f"lantern up refused: {exc}") from None
         if not cipher_key(settings):
-            raise SystemExit("LANTERN_CIPHER_KEY is required outside development mode")
+            raise SystemExit(
+                "lantern up refused: LANTERN_CIPHER_KEY is required outside development mode"
+            )
         use_token(auth.issue(secret, subject="demo-seed", role=auth.Role.ADMIN))
         configured = settings.auth_secret and settings.cipher_key
         mode = "configured" if configured else "development (generated under the data dir)"
         self.say(f"keys       district secret and store key: {mode}")
+        if settings.dev_mode:
+            self.say("mode       development (asked for): public integrity key, no file checks")
 
     def start_services(self, nats_url: str) -> dict[str, str]:
         urls: dict[str, str] = {}
@@ -226,6 +248,8 @@ class Supervisor:
             lock.release()
 
     def _run(self) -> int:
+        if self.dev:  # asked for: this process, every service and the seeding share it
+            os.environ["LANTERN_DEV_MODE"] = "1"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -234,9 +258,9 @@ class Supervisor:
             self.store.prepare()  # before anything starts: a missing schema is created here
             self.store.save(self.data_dir)
             self.say(f"store      {self.store.describe()}")
+            self.prepare_keys()  # refuses unsafe secrets before anything starts
             nats_url = self.start_nats()
             self.provision(nats_url)
-            self.prepare_keys()
             urls = self.start_services(nats_url)
             if self.demo:
                 counts = demo.seed(urls["intake"], urls["dispatch"])
@@ -247,12 +271,13 @@ class Supervisor:
             runfile.write(
                 self.data_dir,
                 {
-                    "nats_url": nats_url,
+                    **self.nats_location(nats_url),
                     "http_url": urls["console"],
                     "services": urls,
                     "prefix": self.prefix,
                     "data_dir": str(self.data_dir.resolve()),
                     "supervisor_pid": os.getpid(),
+                    "dev_mode": asked_for_dev_mode(os.environ),
                 },
             )
             self.say(f"console    open {urls['console']} in a browser (the Lantern console)")

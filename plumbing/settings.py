@@ -18,6 +18,11 @@ from typing import Literal
 StoreKind = Literal["sqlite", "postgres", "memory"]
 
 
+def asked_for_dev_mode(env: dict[str, str] | os._Environ[str]) -> bool:
+    """Development mode is never the default: ``LANTERN_DEV_MODE`` must say so."""
+    return env.get("LANTERN_DEV_MODE", "0").lower() in ("1", "true", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -31,7 +36,9 @@ class Settings:
     postgres_schema: str = ""
     cipher_key: str = ""
     auth_secret: str = ""  # the district's token-signing secret (plumbing.access.auth)
-    dev_mode: bool = True
+    #: development mode (generated keys under the data dir, the public integrity key, no
+    #: secret-file checks): only when asked for, ``LANTERN_DEV_MODE=1`` or ``up --dev/--demo``
+    dev_mode: bool = False
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
     partitions: int = 4  # incidents per partition; the same for every service of a deployment
     #: identical reads by one identity within this many seconds make one audit entry with a
@@ -53,7 +60,7 @@ class Settings:
             "postgres_schema": env.get("LANTERN_POSTGRES_SCHEMA", ""),
             "cipher_key": env.get("LANTERN_CIPHER_KEY", ""),
             "auth_secret": env.get("LANTERN_AUTH_SECRET", ""),
-            "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
+            "dev_mode": asked_for_dev_mode(env),
             "config_file": env.get("LANTERN_CONFIG", ""),
             "partitions": int(env.get("LANTERN_PARTITIONS", "4")),
             "audit_repeat_window_s": float(env.get("LANTERN_AUDIT_REPEAT_WINDOW_S", "60")),

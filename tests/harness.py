@@ -86,6 +86,7 @@ class Harness:
             auth_secret=TEST_AUTH_SECRET,
             partitions=self.subjects.partitions,
             audit_repeat_window_s=self.audit_repeat_window_s,
+            dev_mode=True,  # generated store key under the data dir
         )
 
     async def provision(self) -> None:

@@ -78,6 +78,7 @@ def settings_for(service: str, workdir: Path, nats_url: str, store: str, schema:
         postgres_dsn=PG_DSN if store == "postgres" else "",
         postgres_schema=schema,
         auth_secret="bench-secret",  # noqa: S106 - a throw-away benchmark deployment
+        dev_mode=True,
     )
 
 

@@ -36,7 +36,7 @@ import httpx
 import nats
 
 from events.subjects import Subjects
-from lantern import cli_auth
+from lantern import cli_auth, runfile
 from lantern.benchmarks.common import percentile, progress, write
 from lantern.benchmarks.raw import layers
 from plumbing.access import auth
@@ -148,7 +148,7 @@ def run(rates: list[int], seconds: int) -> dict[str, Any]:
             if up.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"lantern up failed; see {workdir / 'logs'}")
             time.sleep(0.1)
-        info = json.loads((workdir / "run.json").read_text())
+        info = runfile.read(workdir)
         raw = layers(str(info["nats_url"]))
         secret = cli_auth.secret(workdir)
         assert secret is not None

@@ -31,7 +31,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from events.subjects import Subjects
-from plumbing import logs
+from plumbing import logs, redaction
 from plumbing.messaging.consumer import Lane
 from plumbing.messaging.deadletters import DeadLetters
 from plumbing.messaging.feed import Feed
@@ -289,14 +289,7 @@ class MessagingHost:
         now = time.monotonic()
         if now - self._said.get(what, 0.0) >= SAY_AT_MOST_EVERY_S:
             self._said[what] = now
-            log.warning(what, url=_redacted(self.nats_url), **fields)
-
-
-def _redacted(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "[credentials]@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
+            log.warning(what, url=redaction.redact(self.nats_url), **fields)
 
 
 async def connect(url: str, **options: Any) -> Client:

@@ -49,7 +49,13 @@ def processes() -> Iterator[dict[str, ServiceProcess]]:
     with tempfile.TemporaryDirectory() as scratch:
         built = {
             name: builder(name)(
-                Settings(service=name, data_dir=Path(scratch), store="memory", auth_secret="t")
+                Settings(
+                    service=name,
+                    data_dir=Path(scratch),
+                    store="memory",
+                    auth_secret="t",
+                    dev_mode=True,
+                )
             )
             for name in STORES  # the services with an API (the console is a web app)
         }
