@@ -113,7 +113,8 @@ class DispatchBoard(Projection):
         elif isinstance(event, R.Declined):
             self._move(event.dispatch_id, "declined")
         elif isinstance(event, R.StatusReported):
-            self._move(event.dispatch_id, event.status)
+            handed = {"handed_off_to": event.handed_off_to} if event.handed_off_to else {}
+            self._move(event.dispatch_id, event.status, **handed)
         elif isinstance(event, R.Cancelled):
             for dispatch_id in event.stood_down:
                 self._move(dispatch_id, "cancelled")
