@@ -39,6 +39,7 @@ def openapi_of(service: str) -> dict[str, object]:
             service=service,
             data_dir=Path(scratch),
             store="memory",
+            dev_mode=True,  # a throw-away in-memory instance, only to read its document
         )
         keys.dev_keys(Path(scratch))  # a throw-away JWKS: the guard verifies, never signs
         process = builder(service)(settings)

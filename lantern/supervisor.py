@@ -25,6 +25,8 @@ from lantern.client import Unreachable, request, use_token
 from lantern.lock import DataDirLock
 from lantern.services import SERVICES
 from lantern.stores import StoreChoice
+from plumbing import redaction
+from plumbing.settings import asked_for_dev_mode
 
 #: When every service shares one machine, the day-of-crisis path (intake, dispatch) comes
 #: first: follow-up and records catch up from their streams a moment later under load.
@@ -75,6 +77,7 @@ class Supervisor:
     data_dir: Path
     nats_url: str | None = None
     demo: bool = False
+    dev: bool = False  # development mode, asked for (--dev, --demo)
     prefix: str = "lantern"
     config: Path | None = None
     store: StoreChoice = field(default_factory=StoreChoice.from_env)
@@ -94,7 +97,7 @@ class Supervisor:
 
     def start_nats(self) -> str:
         if self.nats_url:
-            self.say(f"NATS       using {self.nats_url}")
+            self.say(f"NATS       using {redaction.redact(self.nats_url)}")
             return self.nats_url
         port = natsserver.DEFAULT_PORT
         if not natsserver.port_free(port):
@@ -118,6 +121,12 @@ class Supervisor:
         if self.passwords:  # tools and operators connect as the operator user
             return natsserver.url_for(port, "operator", self.passwords["operator"])
         return natsserver.url_for(port)
+
+    def nats_location(self, nats_url: str) -> dict[str, str]:
+        """For run.json: the embedded server's address and the operator user, never a password."""
+        if not self.passwords:
+            return {"nats_url": nats_url}
+        return {"nats_url": natsserver.url_for(self.nats_port), "nats_user": "operator"}
 
     def provision(self, nats_url: str) -> None:
         """Streams and the lease bucket, as the operator, before any service starts."""
@@ -154,10 +163,16 @@ class Supervisor:
         the district administrator ``demo-seed``.
         """
         from plumbing.access import auth, keys, trust
+        from plumbing.integrity.chainer import IntegrityKeyMissing
+        from plumbing.secretfiles import SecretExposed, refuse_unsafe
         from plumbing.settings import Settings
         from plumbing.store.select import cipher_key
 
         settings = Settings.from_env("supervisor", data_dir=self.data_dir)
+        try:
+            refuse_unsafe(settings)
+        except (IntegrityKeyMissing, SecretExposed) as exc:
+            raise SystemExit(f"lantern up refused: {exc}") from None
         if settings.dev_mode and not settings.jwks:
             private, jwks = keys.dev_keys(self.data_dir)
             self.token_env = {"LANTERN_JWKS": str(jwks)}
@@ -166,9 +181,13 @@ class Supervisor:
             self.token_env = {"LANTERN_JWKS": settings.jwks}
             self.signing_key = settings.signing_key
         else:
-            raise SystemExit("LANTERN_JWKS is required outside development mode")
+            raise SystemExit(
+                "lantern up refused: LANTERN_JWKS is required outside development mode"
+            )
         if not cipher_key(settings):
-            raise SystemExit("LANTERN_CIPHER_KEY is required outside development mode")
+            raise SystemExit(
+                "lantern up refused: LANTERN_CIPHER_KEY is required outside development mode"
+            )
         try:
             signer = trust.issuer(
                 Settings.from_env(
@@ -176,7 +195,7 @@ class Supervisor:
                 )
             )
         except keys.KeyFileError as exc:
-            raise SystemExit(str(exc)) from None
+            raise SystemExit(f"lantern up refused: {exc}") from None
         for service in auth.DELEGATIONS:
             given = os.environ.get(f"LANTERN_{service.upper()}_SERVICE_TOKEN", "")
             if signer is not None and not given:
@@ -186,6 +205,8 @@ class Supervisor:
             use_token(signer.issue(subject="demo-seed", role=auth.Role.ADMIN))
         mode = "development (made under the data dir)" if self.signing_key else "configured"
         self.say(f"keys       token keys (public JWKS to services) and store key: {mode}")
+        if settings.dev_mode:
+            self.say("mode       development (asked for): public integrity key, no file checks")
 
     def start_services(self, nats_url: str) -> dict[str, str]:
         urls: dict[str, str] = {}
@@ -264,6 +285,8 @@ class Supervisor:
             lock.release()
 
     def _run(self) -> int:
+        if self.dev:  # asked for: this process, every service and the seeding share it
+            os.environ["LANTERN_DEV_MODE"] = "1"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -272,9 +295,9 @@ class Supervisor:
             self.store.prepare()  # before anything starts: a missing schema is created here
             self.store.save(self.data_dir)
             self.say(f"store      {self.store.describe()}")
+            self.prepare_keys()  # refuses unsafe secrets before anything starts
             nats_url = self.start_nats()
             self.provision(nats_url)
-            self.prepare_keys()
             urls = self.start_services(nats_url)
             if self.demo:
                 counts = demo.seed(urls["intake"], urls["dispatch"])
@@ -285,12 +308,13 @@ class Supervisor:
             runfile.write(
                 self.data_dir,
                 {
-                    "nats_url": nats_url,
+                    **self.nats_location(nats_url),
                     "http_url": urls["console"],
                     "services": urls,
                     "prefix": self.prefix,
                     "data_dir": str(self.data_dir.resolve()),
                     "supervisor_pid": os.getpid(),
+                    "dev_mode": asked_for_dev_mode(os.environ),
                 },
             )
             self.say(f"console    open {urls['console']} in a browser (the Lantern console)")

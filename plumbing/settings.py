@@ -19,6 +19,11 @@ StoreKind = Literal["sqlite", "postgres", "memory"]
 DEFAULT_MAX_REQUEST_BYTES = 1_048_576
 
 
+def asked_for_dev_mode(env: dict[str, str] | os._Environ[str]) -> bool:
+    """Development mode is never the default: ``LANTERN_DEV_MODE`` must say so."""
+    return env.get("LANTERN_DEV_MODE", "0").lower() in ("1", "true", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -45,7 +50,9 @@ class Settings:
     #: requests it makes on its own account (``plumbing.access.auth.DELEGATIONS``)
     service_token: str = field(default="", repr=False)  # a credential: never in a repr
     break_glass_max_minutes: int = 60  # the policy's cap on a break-the-glass grant
-    dev_mode: bool = True
+    #: development mode (generated keys under the data dir, the public integrity key, no
+    #: secret-file checks): only when asked for, ``LANTERN_DEV_MODE=1`` or ``up --dev/--demo``
+    dev_mode: bool = False
     config_file: str = ""  # TOML with each service's section (policy, protocol, channels)
     partitions: int = 4  # incidents per partition; the same for every service of a deployment
     #: identical reads by one identity within this many seconds make one audit entry with a
@@ -79,7 +86,7 @@ class Settings:
             "token_schools_claim": env.get("LANTERN_TOKEN_SCHOOLS_CLAIM", "schools"),
             "service_token": env.get("LANTERN_SERVICE_TOKEN", ""),
             "break_glass_max_minutes": int(env.get("LANTERN_BREAK_GLASS_MAX_MINUTES", "60")),
-            "dev_mode": env.get("LANTERN_DEV_MODE", "1") not in ("0", "false", "no"),
+            "dev_mode": asked_for_dev_mode(env),
             "config_file": env.get("LANTERN_CONFIG", ""),
             "partitions": int(env.get("LANTERN_PARTITIONS", "4")),
             "audit_repeat_window_s": float(env.get("LANTERN_AUDIT_REPEAT_WINDOW_S", "60")),

@@ -121,6 +121,7 @@ class Harness:
             audit_repeat_window_s=self.audit_repeat_window_s,
             break_glass_max_minutes=self.break_glass_max_minutes,
             max_request_bytes=self.max_request_bytes,
+            dev_mode=True,  # generated store key under the data dir
         )
 
     async def provision(self) -> None:

@@ -79,6 +79,7 @@ def settings_for(service: str, workdir: Path, nats_url: str, store: str, schema:
         postgres_dsn=PG_DSN if store == "postgres" else "",
         postgres_schema=schema,
         jwks=str(keys.dev_keys(workdir)[1]),  # a throw-away benchmark deployment
+        dev_mode=True,
     )
 
 

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from plumbing import logs
+from plumbing import logs, redaction
 from plumbing.integrity.chainer import Chainer
 from plumbing.interface import pipeline_metrics
 from plumbing.interface.health import readiness
@@ -123,7 +123,7 @@ class ServiceProcess:
         log.info(
             "service started",
             http=f"http://{self.settings.http_host}:{self.settings.http_port}",
-            nats=self.settings.nats_url,
+            nats=redaction.redact(self.settings.nats_url),
             store=self.settings.store,
         )
         stopped = asyncio.create_task(stop.wait())

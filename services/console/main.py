@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.access import keys, trust
+from plumbing.access import auth, keys, trust
+from plumbing.messaging import natsurl
 from plumbing.settings import Settings
 from services.console import (
     audit_page,
@@ -198,8 +199,7 @@ class ConsoleProcess:
                     "reconnect_time_wait": 1,
                     "connect_timeout": 2,
                 }
-                if cs.inbox_prefix:
-                    options["inbox_prefix"] = cs.inbox_prefix
+                options["inbox_prefix"] = cs.inbox_prefix or natsurl.inbox_prefix(cs.nats_url)
                 self.nc = await nats.connect(cs.nats_url, **options)
                 break
             except Exception as exc:  # noqa: BLE001 - NatsClient not up yet: retry

@@ -51,6 +51,7 @@ from plumbing.access.rules import COMMAND, Access, Resource
 from plumbing.domain import NotFound, Trace
 from plumbing.interface.commands import STATUS_HEADER, Context, Operation, Result
 from plumbing.interface.requests import utcnow
+from plumbing.messaging import natsurl
 from plumbing.store.projections import Projection
 from services.dispatch.application import DispatchApplication
 from services.dispatch.domain.calendar_feeds import FEEDS_ID, CalendarFeeds
@@ -307,7 +308,10 @@ class CalendarFeedService:
         async with self._connecting:
             if self._nc is None or self._nc.is_closed:
                 self._nc = await nats.connect(
-                    self.nats_url, connect_timeout=2, max_reconnect_attempts=-1
+                    self.nats_url,
+                    connect_timeout=2,
+                    max_reconnect_attempts=-1,
+                    **natsurl.options(self.nats_url),
                 )
             return self._nc
 

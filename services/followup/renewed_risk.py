@@ -36,6 +36,7 @@ from events.vocabulary import Category, RiskLevel
 from plumbing import logs
 from plumbing.interface.commands import STATUS_HEADER
 from plumbing.interface.requests import ACTOR_HEADER, CORRELATION_HEADER
+from plumbing.messaging import natsurl
 from plumbing.timers import Clock
 from services.followup.application import FollowupApplication
 from services.followup.domain.ids import renewed_risk_key
@@ -137,7 +138,10 @@ class RenewedRiskReporter:
                 try:
                     if nc is None or nc.is_closed:
                         nc = await nats.connect(
-                            self.nats_url, connect_timeout=2, max_reconnect_attempts=-1
+                            self.nats_url,
+                            connect_timeout=2,
+                            max_reconnect_attempts=-1,
+                            **natsurl.options(self.nats_url),
                         )
                     if nc.is_connected:
                         await self.report_pending(self._sender(nc))

@@ -55,6 +55,7 @@ def processes() -> Iterator[dict[str, ServiceProcess]]:
                     data_dir=Path(scratch),
                     store="memory",
                     jwks=str(keys.dev_keys(Path(scratch))[1]),
+                    dev_mode=True,
                 )
             )
             for name in STORES  # the services with an API (the console is a web app)
