@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.access import auth, keys, trust
+from plumbing.access import keys, trust
 from plumbing.messaging import natsurl
 from plumbing.settings import Settings
 from services.console import (

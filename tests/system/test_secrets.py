@@ -71,11 +71,12 @@ def test_no_password_key_or_pii_in_logs_run_file_info_or_jetstream(tmp_path: Pat
         contract_info = as_json(lantern(data, "info", "--json"))
         run_file = (data / "run.json").read_bytes()
         secret_files = [
-            data / n for n in ("run.json", "nats-users.json", "auth.secret", "cipher.key")
+            data / n for n in ("run.json", "nats-users.json", "issuer.key", "cipher.key")
         ] + sorted(data.glob("*-keys.sqlite"))
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in secret_files}
     passwords = json.loads((data / "nats-users.json").read_text())
-    keys = [(data / f).read_text().strip() for f in ("auth.secret", "cipher.key")]
+    keys = [(data / f).read_text().strip() for f in ("issuer.key", "cipher.key")]
+    keys += (data / "issuer.key").read_text().splitlines()[1:-1]  # the PEM's base64 body alone
     logs = everything_under(data / "logs") + (data / "up.log").read_bytes()
     jetstream = everything_under(data / "nats")
     assert human_info.returncode == 0, human_info.stderr
