@@ -105,6 +105,7 @@ def run(reports: int, clients: int) -> dict[str, Any]:
         "LANTERN_NATS_URL": nats_url,
         "LANTERN_PREFIX": "bench",
         "LANTERN_DATA_DIR": str(workdir),
+        "LANTERN_DEV_MODE": "1",  # a throw-away benchmark deployment: keys under workdir
         "LANTERN_LOG_LEVEL": "WARNING",
     }
     intake = subprocess.Popen(

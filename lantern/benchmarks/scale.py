@@ -85,6 +85,7 @@ def start_all(workdir: Path, nats_url: str) -> dict[str, tuple[subprocess.Popen[
         "LANTERN_NATS_URL": nats_url,
         "LANTERN_PREFIX": "bench",
         "LANTERN_DATA_DIR": str(workdir),
+        "LANTERN_DEV_MODE": "1",  # a throw-away benchmark deployment: keys under workdir
         "LANTERN_LOG_LEVEL": "WARNING",
     }
     running = {}
