@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, write
 from events.subjects import SERVICES, Subjects
-from plumbing.access import auth
+from plumbing.access import auth, trust
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -126,8 +126,7 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="lantern-bench-console-"))
     proc, info = up(data_dir)
-    secret = (data_dir / auth.DEV_SECRET_FILE).read_text().strip().encode()
-    admin = auth.issue(secret, subject="bench", role=auth.Role.ADMIN)
+    admin = trust.dev_issuer(data_dir).issue(subject="bench", role=auth.Role.ADMIN)
     services = info["services"]
     url = info["http_url"]
     figures: dict[str, Any] = {"benchmark": "console", "open_incidents": OPEN}

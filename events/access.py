@@ -24,10 +24,15 @@ class BreakGlassV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     incident_id: UUID | None = None  # what the emergency is about, when known
 
 
-class BreakGlassGrantedV1(msgspec.Struct, frozen=True, kw_only=True):
-    """A short-lived token carrying the grant; send it instead of the usual one."""
+class BreakGlassRecordedV1(msgspec.Struct, frozen=True, kw_only=True):
+    """A grant as the service decided and recorded it, for the issuer to sign.
 
-    token: str
+    ``until`` is capped by the policy's maximum and by the caller's own token;
+    ``audit_id`` is the entry compliance reviews.  Services hold no signing key,
+    so the grant's token comes from the issuer (``lantern break-glass`` does both).
+    """
+
+    reason: str
     until: Time
     audit_id: str
 
@@ -76,7 +81,7 @@ class RecordRefusalV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 MESSAGES: dict[str, type[msgspec.Struct]] = {
     "command.break_glass.v1": BreakGlassV1,
-    "reply.break_glass_granted.v1": BreakGlassGrantedV1,
+    "reply.break_glass_recorded.v1": BreakGlassRecordedV1,
     "query.list_break_glass.v1": ListBreakGlassV1,
     "command.review_break_glass.v1": ReviewBreakGlassV1,
     "command.shred_student.v1": ShredStudentV1,

@@ -92,6 +92,26 @@ class DispatchStatusChangedV1(
     at: Time
 
 
+class DispatchStatusChangedV2(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.dispatch_status_changed.v2"
+):
+    """A field status after acknowledgement (en route ... resolved).
+
+    No free text on the wire: to whom a student was handed off (a name, often)
+    stays in dispatch's record of the response, read through its audited
+    ``show_response`` (``GET /incidents/{id}/response``).  v1 carried it.
+    """
+
+    incident_id: UUID
+    dispatch_id: UUID
+    responder_id: str
+    school_id: str
+    student_ref: str
+    risk: RiskLevel
+    status: str  # en_route | with_student | stabilized | handed_off | resolved
+    at: Time
+
+
 class ResponderPagedV1(
     msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.responder_paged.v1"
 ):
@@ -142,6 +162,7 @@ DispatchEvent = (
     | DispatchDeclinedV1
     | DispatchEscalatedV1
     | DispatchStatusChangedV1
+    | DispatchStatusChangedV2
     | ResponderPagedV1
     | NotificationDeliveryV1
 )
@@ -257,6 +278,7 @@ MESSAGES: dict[str, type[msgspec.Struct]] = {
     "dispatch.dispatch_declined.v1": DispatchDeclinedV1,
     "dispatch.dispatch_escalated.v1": DispatchEscalatedV1,
     "dispatch.dispatch_status_changed.v1": DispatchStatusChangedV1,
+    "dispatch.dispatch_status_changed.v2": DispatchStatusChangedV2,
     "dispatch.responder_paged.v1": ResponderPagedV1,
     "dispatch.notification_delivery.v1": NotificationDeliveryV1,
     "dispatch.no_responder_eligible.v1": NoResponderEligibleV1,
@@ -284,7 +306,7 @@ class ListDispatchesV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     state: DispatchState | None = None
 
 
-class ListRosterV1(msgspec.Struct, frozen=True, kw_only=True):
+class ListRosterV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

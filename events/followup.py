@@ -463,7 +463,7 @@ class ListResourcesV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     language: str | None = None
 
 
-class ShowProtocolV1(msgspec.Struct, frozen=True, kw_only=True):
+class ShowProtocolV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

@@ -92,6 +92,49 @@ class IncidentCancelledV1(
     at: Time
 
 
+# -- version 2: no free text on the wire ----------------------------------------------------
+# A reason is free text that may name anyone; it stays at intake, in the incident's record,
+# and is read there through the audited ``show_incident`` (``GET /incidents/{id}``: its
+# ``reclassifications``, ``corrections`` and ``cancelled``).  The incident id and the
+# time are the reference.  The v1 events stay readable: old streams hold them.
+
+
+class RiskReclassifiedV2(
+    msgspec.Struct, frozen=True, kw_only=True, tag="intake.risk_reclassified.v2"
+):
+    """A person changed the incident's risk level; the reason stays at intake."""
+
+    incident_id: UUID
+    risk: RiskLevel
+    previous_risk: RiskLevel
+    by: str
+    at: Time
+
+
+class IncidentCorrectedV2(
+    msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_corrected.v2"
+):
+    """An earlier fact was corrected.  ``value`` is None for sensitive fields; the reason
+    stays at intake."""
+
+    incident_id: UUID
+    field: str
+    value: str | None
+    by: str
+    at: Time
+    effective_at: Time
+
+
+class IncidentCancelledV2(
+    msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_cancelled.v2"
+):
+    """The incident was cancelled: stop every pending step.  The reason stays at intake."""
+
+    incident_id: UUID
+    by: str
+    at: Time
+
+
 class IncidentClosedV1(msgspec.Struct, frozen=True, kw_only=True, tag="intake.incident_closed.v1"):
     incident_id: UUID
     by: str
@@ -102,9 +145,12 @@ IntakeEvent = (
     IncidentReportedV1
     | ReportLinkedV1
     | RiskReclassifiedV1
+    | RiskReclassifiedV2
     | IncidentCorrectedV1
+    | IncidentCorrectedV2
     | IncidentNotedV1
     | IncidentCancelledV1
+    | IncidentCancelledV2
     | IncidentClosedV1
 )
 
@@ -254,9 +300,12 @@ MESSAGES: dict[str, type[msgspec.Struct]] = {
     "intake.incident_reported.v1": IncidentReportedV1,
     "intake.report_linked.v1": ReportLinkedV1,
     "intake.risk_reclassified.v1": RiskReclassifiedV1,
+    "intake.risk_reclassified.v2": RiskReclassifiedV2,
     "intake.incident_corrected.v1": IncidentCorrectedV1,
+    "intake.incident_corrected.v2": IncidentCorrectedV2,
     "intake.incident_noted.v1": IncidentNotedV1,
     "intake.incident_cancelled.v1": IncidentCancelledV1,
+    "intake.incident_cancelled.v2": IncidentCancelledV2,
     "intake.incident_closed.v1": IncidentClosedV1,
     "command.report_incident.v1": ReportIncidentV1,
     "reply.incident_accepted.v1": IncidentAcceptedV1,
@@ -277,7 +326,7 @@ class ShowIncidentV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     incident_id: UUID
 
 
-class ListSchoolsV1(msgspec.Struct, frozen=True, kw_only=True):
+class ListSchoolsV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 

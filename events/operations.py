@@ -14,7 +14,8 @@ import msgspec
 
 from events.common import Reason
 
-Seq = Annotated[int, msgspec.Meta(ge=1)]
+#: a JetStream stream sequence (NATS refuses one past 64 bits; msgspec bounds stop at 2^63 - 1)
+Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 
 
 class ListDeadLettersV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -407,7 +407,7 @@ COMMANDS: dict[str, dict[str, Command]] = {
 
 #: Operations every service answers the same way (break-the-glass and its review queue).
 SHARED_COMMANDS: dict[str, Command] = {
-    "break_glass": _created("command.break_glass.v1", "reply.break_glass_granted.v1"),
+    "break_glass": _created("command.break_glass.v1", "reply.break_glass_recorded.v1"),
     "list_break_glass": Command("query.list_break_glass.v1", "reply.break_glass_access.v1[]"),
     "review_break_glass": Command("command.review_break_glass.v1", "reply.break_glass_reviewed.v1"),
     "record_refusal": _created("command.record_refusal.v1", "reply.refusal_recorded.v1"),

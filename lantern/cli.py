@@ -42,12 +42,18 @@ from lantern.cli_support import (
 from lantern.client import ServiceError, Unreachable
 from lantern.render import deadline, local, table, when
 from lantern.services import SERVICES, builder, validate_config
+from plumbing import redaction
 
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> None:
     info = system(args)
-    emit(args, info, lambda i: "\n".join(f"{k}: {v}" for k, v in i.items()))
+    emit(args, info, _human_info)
+
+
+def _human_info(info: dict[str, Any]) -> str:
+    """For people: credentials masked (``--json`` keeps the contract's full ``nats_url``)."""
+    return "\n".join(f"{k}: {redaction.redact(str(v))}" for k, v in info.items())
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -180,6 +186,7 @@ def cmd_up(args: argparse.Namespace) -> None:
         data_dir=Path(args.data_dir),
         nats_url=args.nats_url,
         demo=args.demo,
+        dev=args.dev or args.demo,
         config=Path(args.config) if args.config else None,
         store=store,
     )
@@ -196,6 +203,8 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     from plumbing import logs
+    from plumbing.integrity.chainer import IntegrityKeyMissing
+    from plumbing.secretfiles import SecretExposed, refuse_unsafe
     from plumbing.settings import Settings
 
     settings = Settings.from_env(
@@ -206,6 +215,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         config_file=args.config,
     )
     logs.configure(args.service, level=os.environ.get("LANTERN_LOG_LEVEL", "INFO"))
+    try:
+        refuse_unsafe(settings)
+    except (IntegrityKeyMissing, SecretExposed) as exc:
+        raise CliError(f"{args.service} refused to start: {exc}") from None
     asyncio.run(builder(args.service)(settings).run())
 
 
@@ -244,7 +257,15 @@ def parser() -> Parser:
         return sp
 
     up = add("up", cmd_up, "run the whole system in the foreground", json_flag=False)
-    up.add_argument("--demo", action="store_true", help="seed the synthetic demo district")
+    up.add_argument(
+        "--demo", action="store_true", help="seed the synthetic demo district (implies --dev)"
+    )
+    up.add_argument(
+        "--dev",
+        action="store_true",
+        help="development mode: keys generated under the data dir, the public integrity key, "
+        "no secret-file checks (never the default)",
+    )
     up.add_argument("--nats-url", default=None, help="use this NATS instead of an embedded one")
     up.add_argument("--config", default=None, help="TOML policy file")
     up.add_argument(

@@ -1,12 +1,17 @@
-"""``lantern token``, ``break-glass``, ``review-queue``, ``shred``: identities and privacy.
+"""``lantern token``, ``rotate-keys``, ``break-glass``, ``review-queue``, ``shred``: identities.
+
+The CLI is an *issuer* when it holds the Ed25519 signing key
+(``LANTERN_SIGNING_KEY``, or in development mode the ``issuer.key`` that
+``lantern up`` made under the data dir): ``lantern token`` signs tokens for
+people and delegations for services.  Services hold only the public keys.
 
 Which identity the CLI sends (``cli_support.call``), first match wins:
 
-1. ``LANTERN_TOKEN``: a token minted by ``lantern token`` or the district's
+1. ``LANTERN_TOKEN``: a token signed by ``lantern token`` or the district's
    identity provider (production);
-2. development mode: the secret ``lantern up`` keeps in ``<data dir>/auth.secret``
-   signs a short-lived token for ``LANTERN_AS`` (default ``dev-admin``) with
-   ``LANTERN_ROLE`` (default ``admin``) and ``LANTERN_SCHOOLS`` (comma-separated).
+2. development mode: the dev issuer key signs a short-lived token for
+   ``LANTERN_AS`` (default ``dev-admin``) with ``LANTERN_ROLE`` (default
+   ``admin``) and ``LANTERN_SCHOOLS`` (comma-separated).
 
 ``LANTERN_PURPOSE`` is sent as the purpose of every access (audited).
 """
@@ -20,19 +25,23 @@ from pathlib import Path
 from typing import Any
 
 from lantern.cli_support import EXIT_INPUT, AddCommand, CliError, call, emit, system
-from plumbing.access import auth
+from plumbing.access import auth, keys, trust
 from plumbing.domain import rfc3339
+from plumbing.settings import Settings
 
 DEV_SUBJECT = "dev-admin"
 
 
-def secret(data_dir: Path) -> bytes | None:
-    """The district secret: ``LANTERN_AUTH_SECRET``, or the dev secret ``lantern up`` wrote."""
-    configured = os.environ.get("LANTERN_AUTH_SECRET", "")
-    if configured:
-        return configured.encode()
-    path = data_dir / auth.DEV_SECRET_FILE
-    return path.read_text().strip().encode() if path.exists() else None
+def settings_of(data_dir: Path) -> Settings:
+    return Settings.from_env("cli", data_dir=data_dir)
+
+
+def issuer(data_dir: Path) -> auth.Issuer | None:
+    """The issuer the CLI may act as: the configured signing key, or the dev one."""
+    try:
+        return trust.issuer(settings_of(data_dir))
+    except keys.KeyFileError as exc:
+        raise CliError(str(exc), "LANTERN_SIGNING_KEY") from None
 
 
 def token_for(data_dir: Path) -> str:
@@ -40,12 +49,11 @@ def token_for(data_dir: Path) -> str:
     given = os.environ.get("LANTERN_TOKEN", "")
     if given:
         return given
-    key = secret(data_dir)
-    if key is None:
+    signer = issuer(data_dir)
+    if signer is None:
         return ""
     schools = [s for s in os.environ.get("LANTERN_SCHOOLS", "").split(",") if s]
-    return auth.issue(
-        key,
+    return signer.issue(
         subject=os.environ.get("LANTERN_AS", DEV_SUBJECT),
         role=os.environ.get("LANTERN_ROLE", auth.Role.ADMIN),
         schools=schools,
@@ -53,41 +61,68 @@ def token_for(data_dir: Path) -> str:
     )
 
 
-def cmd_token(args: argparse.Namespace) -> None:
-    key = secret(Path(args.data_dir))
-    if key is None:
+def _signer(data_dir: Path) -> auth.Issuer:
+    signer = issuer(data_dir)
+    if signer is None:
         raise CliError(
-            "no secret: set LANTERN_AUTH_SECRET (or run `lantern up` in development mode)",
-            "LANTERN_AUTH_SECRET",
+            "no signing key: set LANTERN_SIGNING_KEY (or run `lantern up --demo` for a dev key)",
+            "LANTERN_SIGNING_KEY",
         )
-    try:
-        role = auth.Role(args.role)
-    except ValueError:
-        raise CliError(f"unknown role {args.role!r}", "role", EXIT_INPUT) from None
-    now = datetime.now(UTC)
+    return signer
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    signer = _signer(Path(args.data_dir))
+    now = datetime.now(UTC).replace(microsecond=0)
     ttl = timedelta(minutes=args.ttl)
-    token = auth.issue(
-        key,
-        subject=args.subject,
-        role=role,
-        schools=args.school,
-        ttl=ttl,
-        now=now,
-        break_glass_reason=args.break_glass or "",
-    )
-    expiry = (now + ttl).replace(microsecond=0)  # what the token says: whole seconds
+    if args.service:
+        if args.service not in auth.DELEGATIONS:
+            raise CliError(f"no delegation for service {args.service!r}", "service", EXIT_INPUT)
+        token = signer.delegation(args.service, ttl, now)
+        subject, role = f"service:{args.service}", auth.Role.SERVICE
+    else:
+        if not args.subject or not args.role:
+            raise CliError("--as and --role are required (or --service)", "role", EXIT_INPUT)
+        try:
+            role = auth.Role(args.role)
+        except ValueError:
+            raise CliError(f"unknown role {args.role!r}", "role", EXIT_INPUT) from None
+        subject = args.subject
+        token = signer.issue(subject=subject, role=role, schools=args.school, ttl=ttl, now=now)
     emit(
         args,
-        {"token": token, "subject": args.subject, "role": str(role), "expires_at": rfc3339(expiry)},
+        {"token": token, "subject": subject, "role": str(role), "expires_at": rfc3339(now + ttl)},
         lambda d: str(d["token"]),
     )
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> None:
+    """A new signing key; the JWKS keeps the old public key until its tokens have expired."""
+    settings = settings_of(Path(args.data_dir))
+    private = trust.signing_key_path(settings)
+    if private is None:
+        raise CliError("no signing key to rotate (LANTERN_SIGNING_KEY)", "LANTERN_SIGNING_KEY")
+    jwks = Path(args.jwks or settings.jwks or Path(args.data_dir) / keys.DEV_JWKS)
+    kid = keys.rotate(private, jwks)
+    emit(args, {"kid": kid, "jwks": str(jwks), "signing_key": str(private)})
+
+
 def cmd_break_glass(args: argparse.Namespace) -> None:
+    """Two steps: intake decides and records the grant, the issuer (this CLI) signs it."""
+    data_dir = Path(args.data_dir)
+    signer = _signer(data_dir)
     body: dict[str, Any] = {"reason": args.reason, "minutes": args.minutes}
     if args.incident:
         body["incident_id"] = args.incident
-    granted = call(args, "intake", "POST", "/access/break-glass", body)
+    recorded = call(args, "intake", "POST", "/access/break-glass", body)
+    try:  # the caller, as the services see them (public keys only)
+        caller = trust.verifier(settings_of(data_dir)).verify(token_for(data_dir))
+    except (keys.KeyFileError, auth.AuthError) as exc:
+        raise CliError(f"cannot read your token: {exc}", "LANTERN_TOKEN") from None
+    until = datetime.fromisoformat(str(recorded["until"]).replace("Z", "+00:00"))
+    grant = auth.Grant(reason=args.reason, until=until, audit_id=str(recorded["audit_id"]))
+    token = signer.break_glass(caller, grant)
+    granted = {"token": token, "until": recorded["until"], "audit_id": recorded["audit_id"]}
     emit(args, granted, lambda g: f"{g['token']}\n(valid until {g['until']}; flagged for review)")
 
 
@@ -119,16 +154,24 @@ def cmd_student(args: argparse.Namespace) -> None:
 
 
 def register(add: AddCommand) -> None:
-    token = add("token", cmd_token, "mint a signed identity token (district secret needed)")
-    token.add_argument("--as", dest="subject", required=True, help="who (staff id)")
-    token.add_argument("--role", required=True, choices=[str(r) for r in auth.Role])
+    token = add("token", cmd_token, "sign an identity token (the issuer's signing key needed)")
+    token.add_argument("--as", dest="subject", default=None, help="who (staff id)")
+    token.add_argument("--role", default=None, choices=sorted(str(r) for r in auth.PEOPLE))
     token.add_argument("--school", action="append", default=[], help="a school (repeatable)")
     token.add_argument("--ttl", type=int, default=480, help="minutes (default 480)")
-    token.add_argument("--break-glass", default=None, help=argparse.SUPPRESS)
+    token.add_argument(
+        "--service",
+        default=None,
+        choices=sorted(auth.DELEGATIONS),
+        help="a service's delegation token instead (its operations only)",
+    )
+
+    rotate = add("rotate-keys", cmd_keys_rotate, "new signing key; the JWKS keeps the old one")
+    rotate.add_argument("--jwks", default=None, help="the JWKS file (default: LANTERN_JWKS)")
 
     bg = add("break-glass", cmd_break_glass, "emergency access beyond your role (reviewed)")
     bg.add_argument("--reason", required=True)
-    bg.add_argument("--minutes", type=int, default=30, help="at most 60")
+    bg.add_argument("--minutes", type=int, default=30, help="at most the policy (60)")
     bg.add_argument("--incident", default=None)
 
     queue = add("review-queue", cmd_review_queue, "break-the-glass accesses to review")

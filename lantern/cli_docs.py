@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -32,6 +31,7 @@ def openapi_of(service: str) -> dict[str, object]:
     import msgspec
 
     from lantern.services import builder
+    from plumbing.access import keys
     from plumbing.settings import Settings
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -39,8 +39,9 @@ def openapi_of(service: str) -> dict[str, object]:
             service=service,
             data_dir=Path(scratch),
             store="memory",
-            auth_secret=secrets.token_hex(16),
+            dev_mode=True,  # a throw-away in-memory instance, only to read its document
         )
+        keys.dev_keys(Path(scratch))  # a throw-away JWKS: the guard verifies, never signs
         process = builder(service)(settings)
         try:
             route = next(r for r in process.routes if getattr(r, "path", "") == "/openapi.json")

@@ -335,6 +335,7 @@ def _store_settings(data_dir: Path) -> dict[str, Any]:
             store=choice.store,
             postgres_dsn=choice.postgres_dsn,
             postgres_schema=choice.postgres_schema,
+            dev_mode=runfile.dev_mode(data_dir),
         )
         for s in SERVICES
     }

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lantern import runfile
 from lantern.cli_support import (
     EXIT_INPUT,
     EXIT_UNREACHABLE,
@@ -69,7 +70,9 @@ def _offline(
     from services.dispatch.whatif import reading
     from services.dispatch.whatif.run import policy_from_toml, run
 
-    settings = Settings.from_env("dispatch", data_dir=Path(args.data_dir))
+    settings = Settings.from_env(
+        "dispatch", data_dir=Path(args.data_dir), dev_mode=runfile.dev_mode(Path(args.data_dir))
+    )
     try:
         policy = policy_from_toml(policy_text)
         started = time.perf_counter()

@@ -13,6 +13,10 @@ import sysconfig
 import time
 from pathlib import Path
 
+from lantern import runfile
+from lantern.nats_permissions import USERS
+from plumbing.secretfiles import write_private
+
 DEFAULT_PORT = 4222
 
 
@@ -43,20 +47,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 #: The per-service users and subject permissions of deploy/ (present in a source checkout).
 PERMISSIONS = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "permissions.conf"
-USERS = ("intake", "dispatch", "followup", "records", "console", "client", "operator")
 
 
 def credentials(data_dir: Path) -> dict[str, str]:
     """One password per NATS user, generated once and kept (0600) under the data dir."""
-    path = data_dir / "nats-users.json"
+    path = data_dir / runfile.USERS_FILE
     if path.exists():
         known: dict[str, str] = json.loads(path.read_text())
         if set(known) == set(USERS):
             return known
     # a letter first: nats-server parses an environment value that starts with a digit as a number
     passwords = {user: "p" + secrets.token_hex(24) for user in USERS}
-    path.write_text(json.dumps(passwords))
-    path.chmod(0o600)
+    write_private(path, json.dumps(passwords))
     return passwords
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,14 @@ from lantern.client import Unreachable, request, use_token
 from lantern.lock import DataDirLock
 from lantern.services import SERVICES
 from lantern.stores import StoreChoice
+from plumbing import redaction
+from plumbing.settings import asked_for_dev_mode
 
 #: When every service shares one machine, the day-of-crisis path (intake, dispatch) comes
 #: first: follow-up and records catch up from their streams a moment later under load.
 BACKGROUND_NICENESS = {"followup": 5, "records": 10}
+#: How long the delegations ``up`` signs last (a deployment re-signs them when it restarts).
+DELEGATION_TTL = timedelta(days=30)
 
 
 @dataclass
@@ -72,6 +77,7 @@ class Supervisor:
     data_dir: Path
     nats_url: str | None = None
     demo: bool = False
+    dev: bool = False  # development mode, asked for (--dev, --demo)
     prefix: str = "lantern"
     config: Path | None = None
     store: StoreChoice = field(default_factory=StoreChoice.from_env)
@@ -80,6 +86,10 @@ class Supervisor:
     nats: subprocess.Popen[bytes] | None = None
     nats_port: int = 0
     passwords: dict[str, str] | None = None  # per-service NATS users, when embedded
+    #: what every service is told about tokens (the JWKS path: public keys only)
+    token_env: dict[str, str] = field(default_factory=dict)
+    signing_key: str = ""  # the issuer's private key path: the console's only
+    service_tokens: dict[str, str] = field(default_factory=dict)  # delegations, by service
     stopping: bool = False
 
     def say(self, line: str) -> None:
@@ -87,7 +97,7 @@ class Supervisor:
 
     def start_nats(self) -> str:
         if self.nats_url:
-            self.say(f"NATS       using {self.nats_url}")
+            self.say(f"NATS       using {redaction.redact(self.nats_url)}")
             return self.nats_url
         port = natsserver.DEFAULT_PORT
         if not natsserver.port_free(port):
@@ -112,6 +122,12 @@ class Supervisor:
             return natsserver.url_for(port, "operator", self.passwords["operator"])
         return natsserver.url_for(port)
 
+    def nats_location(self, nats_url: str) -> dict[str, str]:
+        """For run.json: the embedded server's address and the operator user, never a password."""
+        if not self.passwords:
+            return {"nats_url": nats_url}
+        return {"nats_url": natsserver.url_for(self.nats_port), "nats_user": "operator"}
+
     def provision(self, nats_url: str) -> None:
         """Streams and the lease bucket, as the operator, before any service starts."""
         from events.subjects import Subjects
@@ -133,28 +149,66 @@ class Supervisor:
         self.say(f"streams    {len(changed)} change(s): {'; '.join(changed) or 'up to date'}")
 
     def prepare_keys(self) -> None:
-        """The district secret and store key, before any service starts.
+        """The token keys and store key, before any service starts.
 
-        In development mode both are generated once and kept under the data dir
-        (``auth.secret``, ``cipher.key``), so dev data is encrypted too and the
-        CLI can sign its dev identity; outside it, they must be configured, and
-        a missing one stops ``up`` here, before anything runs.  The supervisor
-        seeds the demo as the district administrator ``demo-seed``.
+        In development mode the supervisor is the issuer: it makes an Ed25519
+        key pair once under the data dir (``issuer.key``, 0600, and
+        ``jwks.json`` beside it) and a store key (``cipher.key``).  Services
+        are given the JWKS path only; the console, which signs its users'
+        tokens, also the signing key's path.  Outside development mode
+        ``LANTERN_JWKS`` and ``LANTERN_CIPHER_KEY`` must be configured, and a
+        missing one stops ``up`` here, before anything runs.
+
+        The services that act on their own account (``auth.DELEGATIONS``) get
+        a delegation token: signed here when the supervisor holds a key, else
+        taken from ``LANTERN_<SERVICE>_SERVICE_TOKEN``.  The demo is seeded as
+        the district administrator ``demo-seed``.
         """
-        from plumbing.access import auth
+        from plumbing.access import auth, keys, trust
+        from plumbing.integrity.chainer import IntegrityKeyMissing
+        from plumbing.secretfiles import SecretExposed, refuse_unsafe
         from plumbing.settings import Settings
         from plumbing.store.select import cipher_key
 
         settings = Settings.from_env("supervisor", data_dir=self.data_dir)
-        secret = auth.auth_secret(
-            settings.auth_secret, dev_mode=settings.dev_mode, data_dir=self.data_dir
-        )
+        try:
+            refuse_unsafe(settings)
+        except (IntegrityKeyMissing, SecretExposed) as exc:
+            raise SystemExit(f"lantern up refused: {exc}") from None
+        if settings.dev_mode and not settings.jwks:
+            private, jwks = keys.dev_keys(self.data_dir)
+            self.token_env = {"LANTERN_JWKS": str(jwks)}
+            self.signing_key = str(private)
+        elif settings.jwks:
+            self.token_env = {"LANTERN_JWKS": settings.jwks}
+            self.signing_key = settings.signing_key
+        else:
+            raise SystemExit(
+                "lantern up refused: LANTERN_JWKS is required outside development mode"
+            )
         if not cipher_key(settings):
-            raise SystemExit("LANTERN_CIPHER_KEY is required outside development mode")
-        use_token(auth.issue(secret, subject="demo-seed", role=auth.Role.ADMIN))
-        configured = settings.auth_secret and settings.cipher_key
-        mode = "configured" if configured else "development (generated under the data dir)"
-        self.say(f"keys       district secret and store key: {mode}")
+            raise SystemExit(
+                "lantern up refused: LANTERN_CIPHER_KEY is required outside development mode"
+            )
+        try:
+            signer = trust.issuer(
+                Settings.from_env(
+                    "supervisor", data_dir=self.data_dir, signing_key=self.signing_key or None
+                )
+            )
+        except keys.KeyFileError as exc:
+            raise SystemExit(f"lantern up refused: {exc}") from None
+        for service in auth.DELEGATIONS:
+            given = os.environ.get(f"LANTERN_{service.upper()}_SERVICE_TOKEN", "")
+            if signer is not None and not given:
+                given = signer.delegation(service, DELEGATION_TTL)
+            self.service_tokens[service] = given
+        if signer is not None:
+            use_token(signer.issue(subject="demo-seed", role=auth.Role.ADMIN))
+        mode = "development (made under the data dir)" if self.signing_key else "configured"
+        self.say(f"keys       token keys (public JWKS to services) and store key: {mode}")
+        if settings.dev_mode:
+            self.say("mode       development (asked for): public integrity key, no file checks")
 
     def start_services(self, nats_url: str) -> dict[str, str]:
         urls: dict[str, str] = {}
@@ -174,7 +228,12 @@ class Supervisor:
                 "--http-port",
                 str(port),
             ]
-            child_env = dict(env)
+            child_env = {k: v for k, v in env.items() if k != "LANTERN_SIGNING_KEY"}
+            child_env.update(self.token_env)
+            if name == "console" and self.signing_key:  # the console is an issuer
+                child_env["LANTERN_SIGNING_KEY"] = self.signing_key
+            if self.service_tokens.get(name):
+                child_env["LANTERN_SERVICE_TOKEN"] = self.service_tokens[name]
             if name == "console" and self.demo:
                 child_env["LANTERN_CONSOLE_DEMO"] = "1"  # the labelled "sign in as" page
             if self.passwords:  # each service connects as its own user (kept out of argv)
@@ -228,6 +287,8 @@ class Supervisor:
             lock.release()
 
     def _run(self) -> int:
+        if self.dev:  # asked for: this process, every service and the seeding share it
+            os.environ["LANTERN_DEV_MODE"] = "1"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -236,9 +297,9 @@ class Supervisor:
             self.store.prepare()  # before anything starts: a missing schema is created here
             self.store.save(self.data_dir)
             self.say(f"store      {self.store.describe()}")
+            self.prepare_keys()  # refuses unsafe secrets before anything starts
             nats_url = self.start_nats()
             self.provision(nats_url)
-            self.prepare_keys()
             urls = self.start_services(nats_url)
             if self.demo:
                 counts = demo.seed(urls["intake"], urls["dispatch"])
@@ -249,12 +310,13 @@ class Supervisor:
             runfile.write(
                 self.data_dir,
                 {
-                    "nats_url": nats_url,
+                    **self.nats_location(nats_url),
                     "http_url": urls["console"],
                     "services": urls,
                     "prefix": self.prefix,
                     "data_dir": str(self.data_dir.resolve()),
                     "supervisor_pid": os.getpid(),
+                    "dev_mode": asked_for_dev_mode(os.environ),
                 },
             )
             self.say(f"console    open {urls['console']} in a browser (the Lantern console)")

@@ -144,6 +144,7 @@ async def _latest(url: str, prefix: str, stores: list[str]) -> dict[str, Any]:
 
     from events.subjects import Subjects
     from plumbing.integrity.chainer import latest_checkpoints
+    from plumbing.messaging import natsurl
 
     async def quiet(_: Exception) -> None:
         """nats-py logs every connection error with a traceback unless told otherwise."""
@@ -154,6 +155,7 @@ async def _latest(url: str, prefix: str, stores: list[str]) -> dict[str, Any]:
         allow_reconnect=False,
         max_reconnect_attempts=0,
         error_cb=quiet,
+        **natsurl.options(url),
     )
     try:
         return await latest_checkpoints(nc.jetstream(), Subjects(prefix), stores)

@@ -14,6 +14,8 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from plumbing import redaction
+
 TRACE_KEYS = ("service", "incident_id", "correlation_id", "causation_id")
 #: Keys that may hold student-identifying data or free text: never written to a log.
 SENSITIVE_KEYS = frozenset(
@@ -34,6 +36,13 @@ SENSITIVE_KEYS = frozenset(
         "token",
         "authorization",
         "password",
+        "secret",
+        "signing_key",
+        "service_token",
+        "cipher_key",
+        "integrity_key",
+        "client_secret",
+        "private_key",
     }
 )
 REDACTED = "[redacted]"
@@ -51,6 +60,27 @@ def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         elif isinstance(event_dict[key], dict):
             event_dict[key] = _masked(event_dict[key])
     return event_dict
+
+
+def redact_credentials(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Every string of the line, the message too, with URL passwords and tokens masked.
+
+    Why every logger: a service's start line names its NATS URL, and a library
+    (nats-py, uvicorn) may quote one in an error; stdlib records pass here too.
+    """
+    for key, value in event_dict.items():
+        event_dict[key] = _without_credentials(value)
+    return event_dict
+
+
+def _without_credentials(value: object) -> object:
+    if isinstance(value, str):
+        return redaction.redact(value)
+    if isinstance(value, dict):
+        return {k: _without_credentials(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_credentials(v) for v in value)
+    return value
 
 
 def _masked(value: dict[str, object]) -> dict[str, object]:
@@ -77,6 +107,7 @@ def configure(service: str, *, json: bool | None = None, level: str = "INFO") ->
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _ensure_trace_keys,
         redact,
+        redact_credentials,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
@@ -95,7 +126,12 @@ def configure(service: str, *, json: bool | None = None, level: str = "INFO") ->
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *([structlog.processors.format_exc_info] if as_json else []),
+                redact_credentials,  # last before rendering: tracebacks quote URLs too
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()

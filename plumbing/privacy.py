@@ -102,6 +102,9 @@ class SqliteKeys(KeyTable):
     def _connect(self) -> sqlite3.Connection:
         """One connection for the process (opened once: not one per seal)."""
         if self._db is None:
+            if not self.path.exists():  # owner-only from the start: it holds the students' keys
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
             db.execute("PRAGMA journal_mode=DELETE")
             db.execute("PRAGMA secure_delete=ON")

@@ -27,6 +27,9 @@ PG_DSN = os.environ.get(
     "LANTERN_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test"
 )
 
+# Tests run services without configured keys: they ask for development mode, as `make up` does.
+os.environ.setdefault("LANTERN_DEV_MODE", "1")
+
 logs.configure("tests", json=True, level=os.environ.get("LANTERN_TEST_LOG_LEVEL", "WARNING"))
 
 

@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,21 +17,37 @@ import nats
 from events.subjects import Subjects
 from lantern.natsserver import free_port
 from lantern.services import builder
-from plumbing.access import auth
+from plumbing.access import auth, keys
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.streams import provision
-from plumbing.settings import Settings
+from plumbing.settings import DEFAULT_MAX_REQUEST_BYTES, Settings
 from tests.replies import OpenApiReplies
 
 T = TypeVar("T")
 
-#: The district secret of every harness: tests mint tokens with it (see Harness.token).
-TEST_AUTH_SECRET = "lantern-test-secret"
+#: The issuer of every harness: tests sign tokens with its key (see Harness.token); services
+#: are given only its public key, as a JWKS file under the data dir (``install_keys``).
+TEST_KEY = keys.new_private_key()
+TEST_ISSUER = auth.Issuer(TEST_KEY)
+
+
+def install_keys(data_dir: Path) -> Path:
+    """The test issuer's key pair where a dev deployment keeps it; returns the JWKS path.
+
+    The CLI (development mode) signs its dev identity with ``issuer.key``;
+    services verify with ``jwks.json`` only.
+    """
+    private, jwks = data_dir / keys.DEV_PRIVATE_KEY, data_dir / keys.DEV_JWKS
+    if not private.exists():
+        keys.write_private_key(private, TEST_KEY)
+    if not jwks.exists():
+        keys.write_jwks(jwks, [TEST_KEY.public_key()])
+    return jwks
 
 
 def admin_headers() -> dict[str, str]:
     """Headers of a district administrator, for requests sent without the harness (NATS)."""
-    token = auth.issue(TEST_AUTH_SECRET.encode(), subject="test-admin", role=auth.Role.ADMIN)
+    token = TEST_ISSUER.issue(subject="test-admin", role=auth.Role.ADMIN)
     return {auth.AUTH_HEADER: f"Bearer {token}"}
 
 
@@ -53,26 +70,39 @@ class Harness:
     config_file: str = ""  # a TOML file handed to every service (short deadlines, channels)
     provisioned: bool = False
     audit_repeat_window_s: float = 60.0  # the production default
+    break_glass_max_minutes: int = 60  # the production default
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # the production default
     #: the identity ``call`` uses unless told otherwise: a district administrator
     default_token: str = field(
-        default_factory=lambda: auth.issue(
-            TEST_AUTH_SECRET.encode(), subject="test-admin", role=auth.Role.ADMIN
-        )
+        default_factory=lambda: TEST_ISSUER.issue(subject="test-admin", role=auth.Role.ADMIN)
     )
 
     def token(self, subject: str, role: str, schools: tuple[str, ...] = (), **more: Any) -> str:
-        return auth.issue(
-            TEST_AUTH_SECRET.encode(), subject=subject, role=role, schools=schools, **more
-        )
+        return TEST_ISSUER.issue(subject=subject, role=role, schools=schools, **more)
+
+    async def break_glass(
+        self, token: str, body: dict[str, Any], service: str = "intake"
+    ) -> tuple[int, Any]:
+        """What ``lantern break-glass`` does: the service records the grant, the issuer signs it.
+
+        Returns the service's status and, when it recorded the grant, the reply
+        with the grant's ``token`` added."""
+        status, recorded = await self.call("POST", service, "/access/break-glass", body, token)
+        if status != 201:
+            return status, recorded
+        caller = auth.Verifier(keys.KeySet(str(self.jwks_path()))).verify(token)
+        until = datetime.fromisoformat(recorded["until"].replace("Z", "+00:00"))
+        grant = auth.Grant(reason=recorded["reason"], until=until, audit_id=recorded["audit_id"])
+        return status, {**recorded, "token": TEST_ISSUER.break_glass(caller, grant)}
+
+    def jwks_path(self) -> Path:
+        return install_keys(Path(self.store["data_dir"]))
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {auth.AUTH_HEADER: f"Bearer {token or self.default_token}"}
 
     def settings(self, service: str) -> Settings:
-        # The CLI signs its dev identity with the secret it finds under the data dir.
-        secret_file = Path(self.store["data_dir"]) / auth.DEV_SECRET_FILE
-        if not secret_file.exists():
-            secret_file.write_text(TEST_AUTH_SECRET)
+        jwks = self.jwks_path()  # and the CLI's dev issuer key beside it
         return Settings(
             service=service,
             data_dir=Path(self.store["data_dir"]),
@@ -83,9 +113,15 @@ class Harness:
             postgres_dsn=self.store.get("postgres_dsn", ""),
             postgres_schema=self.store.get("postgres_schema", ""),
             config_file=self.config_file,
-            auth_secret=TEST_AUTH_SECRET,
+            jwks=str(jwks),
+            service_token=TEST_ISSUER.delegation(service, timedelta(hours=2))
+            if service in auth.DELEGATIONS
+            else "",
             partitions=self.subjects.partitions,
             audit_repeat_window_s=self.audit_repeat_window_s,
+            break_glass_max_minutes=self.break_glass_max_minutes,
+            max_request_bytes=self.max_request_bytes,
+            dev_mode=True,  # generated store key under the data dir
         )
 
     async def provision(self) -> None:

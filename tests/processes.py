@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from lantern.natsserver import free_port
-from tests.harness import TEST_AUTH_SECRET, Harness, Running, eventually
+from tests.harness import Harness, Running, eventually
 
 
 @dataclass
@@ -91,7 +91,7 @@ def serve(harness: Harness, service: str, name: str = "", nats_url: str = "") ->
         "LANTERN_POSTGRES_DSN": store.get("postgres_dsn", ""),
         "LANTERN_POSTGRES_SCHEMA": store.get("postgres_schema", ""),
         "LANTERN_CONFIG": harness.config_file,
-        "LANTERN_AUTH_SECRET": TEST_AUTH_SECRET,
+        "LANTERN_JWKS": str(harness.jwks_path()),
     }
     served = Served(service, env, Path(store["data_dir"]) / f"{name or service}.log")
     served.start()

@@ -75,8 +75,10 @@ class Upstream:
             self.position -= 1
         if incident is not None:
             sent[h.INCIDENT_ID] = str(incident)
+        # chained like the relay's publishes, so what a consumer parks carries this header too
+        stream = self.subjects.stream(self.service)
+        last = (await self.js.stream_info(stream)).state.last_seq
+        sent[h.EXPECTED_LAST_SEQUENCE] = str(last)
         sent.update(headers or {})
         body = raw if raw is not None else encode(message)
-        return await self.js.publish(
-            subject, body, stream=self.subjects.stream(self.service), headers=sent
-        )
+        return await self.js.publish(subject, body, stream=stream, headers=sent)

@@ -74,6 +74,8 @@ class DispatchRowV1(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     candidates: list[CandidateV1]
     acknowledged_at: Time | None = None
+    #: to whom the student was handed off (kept here, not published: no free text on the wire)
+    handed_off_to: str | None = None
 
 
 class EscalationV1(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,9 +28,7 @@ import httpx
 from lantern import natsserver
 from lantern.benchmarks.common import percentile, progress, write
 from lantern.benchmarks.drain import raw_commit_per_s, settings_for
-from plumbing.access import auth
-
-SECRET = "bench-secret"  # noqa: S105 - a throw-away benchmark deployment
+from plumbing.access import trust
 
 
 def cpu_seconds(pid: int) -> float:
@@ -96,6 +94,7 @@ async def wait_ready(url: str) -> None:
 
 def run(reports: int, clients: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="lantern-command-"))
+    issuer = trust.dev_issuer(workdir)  # services find its JWKS under the data dir
     port = natsserver.free_port()
     server = natsserver.start(port=port, store_dir=workdir / "js", log_file=workdir / "nats.log")
     nats_url = natsserver.url_for(port)
@@ -106,7 +105,7 @@ def run(reports: int, clients: int) -> dict[str, Any]:
         "LANTERN_NATS_URL": nats_url,
         "LANTERN_PREFIX": "bench",
         "LANTERN_DATA_DIR": str(workdir),
-        "LANTERN_AUTH_SECRET": SECRET,
+        "LANTERN_DEV_MODE": "1",  # a throw-away benchmark deployment: keys under workdir
         "LANTERN_LOG_LEVEL": "WARNING",
     }
     intake = subprocess.Popen(
@@ -118,15 +117,13 @@ def run(reports: int, clients: int) -> dict[str, Any]:
     url = f"http://127.0.0.1:{http_port}"
     try:
         asyncio.run(wait_ready(url))
-        admin = auth.issue(SECRET.encode(), subject="bench", role="admin")
+        admin = issuer.issue(subject="bench", role="admin")
         httpx.post(
             f"{url}/schools",
             json={"school_id": "s0", "name": "S0"},
             headers={"Authorization": f"Bearer {admin}"},
         ).raise_for_status()
-        token = auth.issue(
-            SECRET.encode(), subject="staff-bench", role="reporter", ttl=timedelta(hours=1)
-        )
+        token = issuer.issue(subject="staff-bench", role="reporter", ttl=timedelta(hours=1))
         asyncio.run(send(url, 200, 8, token))  # warm up
         before = cpu_seconds(intake.pid)
         figures = asyncio.run(send(url, reports, clients, token))

@@ -37,6 +37,7 @@ from events.vocabulary import Category, ResponderRole, RiskLevel
 from lantern import natsserver
 from lantern.benchmarks.common import Meter, progress, write
 from lantern.services import builder
+from plumbing.access import keys
 from plumbing.domain import Trace
 from plumbing.interface.process import ServiceProcess
 from plumbing.messaging.host import connect
@@ -77,7 +78,8 @@ def settings_for(service: str, workdir: Path, nats_url: str, store: str, schema:
         store=store,  # type: ignore[arg-type]
         postgres_dsn=PG_DSN if store == "postgres" else "",
         postgres_schema=schema,
-        auth_secret="bench-secret",  # noqa: S106 - a throw-away benchmark deployment
+        jwks=str(keys.dev_keys(workdir)[1]),  # a throw-away benchmark deployment
+        dev_mode=True,
     )
 
 

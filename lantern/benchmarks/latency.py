@@ -36,10 +36,11 @@ import httpx
 import nats
 
 from events.subjects import Subjects
-from lantern import cli_auth
+from lantern import runfile
 from lantern.benchmarks.common import percentile, progress, write
 from lantern.benchmarks.raw import layers
-from plumbing.access import auth
+from plumbing.access import trust
+from plumbing.messaging import natsurl
 
 SCHOOLS = ["maple-es", "cedar-ms", "birch-hs", "alder-hs", "willow-k8"]
 CATEGORIES = ["acute_distress", "grief_trauma", "substance_use", "other", "self_harm"]
@@ -53,7 +54,7 @@ async def drive(info: dict[str, object], rate: int, seconds: int, token: str) ->
     sent: dict[str, float] = {}
     latencies: list[float] = []
     received_at: dict[str, float] = {}
-    nc = await nats.connect(str(info["nats_url"]))
+    nc = await nats.connect(str(info["nats_url"]), **natsurl.options(str(info["nats_url"])))
 
     async def on_assigned(msg: object) -> None:
         data = json.loads(msg.data)  # type: ignore[attr-defined]
@@ -147,11 +148,10 @@ def run(rates: list[int], seconds: int) -> dict[str, Any]:
             if up.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"lantern up failed; see {workdir / 'logs'}")
             time.sleep(0.1)
-        info = json.loads((workdir / "run.json").read_text())
+        info = runfile.read(workdir)
         raw = layers(str(info["nats_url"]))
-        secret = cli_auth.secret(workdir)
-        assert secret is not None
-        token = auth.issue(secret, subject="staff-bench", role="reporter", ttl=timedelta(hours=1))
+        issuer = trust.dev_issuer(workdir)  # the key pair `up --demo` made
+        token = issuer.issue(subject="staff-bench", role="reporter", ttl=timedelta(hours=1))
         curve = []
         for rate in rates:
             print(f"system up under {workdir}; sending {rate}/s for {seconds} s", file=sys.stderr)

@@ -25,6 +25,8 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from nats.js.api import StreamConfig
 
+from plumbing.messaging import natsurl
+
 
 class Probe(Aggregate):
     def __init__(self, n: int) -> None:
@@ -84,7 +86,7 @@ def read_per_s(count: int = 20_000) -> float:
 
 async def hop_ms(nats_url: str, count: int = 300) -> tuple[float, float]:
     """(median milliseconds publish -> delivery, acknowledged publishes per second)."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **natsurl.options(nats_url))
     js = nc.jetstream()
     name = f"RAW{uuid.uuid4().hex[:8].upper()}"
     await js.add_stream(StreamConfig(name=name, subjects=[f"{name.lower()}.>"]))

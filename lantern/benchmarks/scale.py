@@ -40,11 +40,9 @@ from lantern.benchmarks.drain import (
     settings_for,
 )
 from lantern.services import SERVICES, builder
-from plumbing.access import auth
+from plumbing.access import trust
 from plumbing.messaging.host import connect
 from plumbing.messaging.streams import provision
-
-SECRET = "bench-secret"  # noqa: S105 - a throw-away benchmark deployment
 
 
 def rss_mb(pid: int) -> float:
@@ -87,7 +85,7 @@ def start_all(workdir: Path, nats_url: str) -> dict[str, tuple[subprocess.Popen[
         "LANTERN_NATS_URL": nats_url,
         "LANTERN_PREFIX": "bench",
         "LANTERN_DATA_DIR": str(workdir),
-        "LANTERN_AUTH_SECRET": SECRET,
+        "LANTERN_DEV_MODE": "1",  # a throw-away benchmark deployment: keys under workdir
         "LANTERN_LOG_LEVEL": "WARNING",
     }
     running = {}
@@ -120,7 +118,7 @@ async def restart(workdir: Path, nats_url: str) -> dict[str, Any]:
                         pass
                 await asyncio.sleep(0.05)
             ready = time.monotonic() - began
-            token = auth.issue(SECRET.encode(), subject="staff-bench", role="reporter")
+            token = trust.dev_issuer(workdir).issue(subject="staff-bench", role="reporter")
             headers = {"Authorization": f"Bearer {token}"}
             sent = time.monotonic()
             reply = await http.post(
@@ -135,7 +133,7 @@ async def restart(workdir: Path, nats_url: str) -> dict[str, Any]:
                 },
             )
             incident = reply.json()["incident_id"]
-            admin = auth.issue(SECRET.encode(), subject="bench", role="admin")
+            admin = trust.dev_issuer(workdir).issue(subject="bench", role="admin")
             assigned = None
             while time.monotonic() - sent < 60:
                 found = await http.get(

@@ -18,9 +18,22 @@ The rules (issue 5):
 * **compliance**: reads everything and the audit trail; no operational command.
 * **admin**: district-wide; manages roster, schools and configuration.
 * **break-the-glass**: a responder or supervisor with an active grant
-  (``bg`` claim, at most one hour, with a reason) may go beyond their scope and
-  read student data beyond their role; never roster, configuration or audit
-  review.  Every such access is audited with ``break_glass=True``.
+  (``bg`` claim, at most the policy's maximum and never past the token it was
+  asked with, with a reason) may go beyond their scope and read student data
+  beyond their role; never roster, configuration or audit review.  Every such
+  access is audited with ``break_glass=True``.
+* **writes are scoped like reads**: a supervisor changes availability,
+  overrides and swaps only of responders who work at one of their schools
+  (``Resource.responder_schools``).
+* **acting as someone else** (a command whose ``self_field``, e.g.
+  ``reporter_id`` or a note's ``by``, names another person) is refused for
+  reporters, responders and supervisors (403, the field named).  An
+  administrator may (and a role an operation names in ``others``: a supervisor
+  revoking a responder's calendar feed), and a service's delegation does (a
+  renewed-risk report names who found the risk): the audit entry then records
+  both identities, the caller as actor and "on behalf of <person>" as its purpose.
+* **a service's delegation** (role ``service``) may call exactly the operations
+  its token names, nothing else, never with break-the-glass.
 """
 
 from __future__ import annotations
@@ -35,7 +48,7 @@ from plumbing.domain import DomainError
 
 COMMAND, READ = "command", "read"
 R = Role
-EVERYONE = frozenset(Role)
+EVERYONE = frozenset(Role) - {R.SERVICE}  # every person; a delegation is not one
 STAFF = frozenset({R.RESPONDER, R.SUPERVISOR, R.ADMIN})  # operational staff
 READERS = frozenset({R.RESPONDER, R.SUPERVISOR, R.COMPLIANCE, R.ADMIN})
 CAN_BREAK_GLASS = frozenset({R.RESPONDER, R.SUPERVISOR})
@@ -54,6 +67,8 @@ class Resource:
     student_ref: str | None = None
     reporters: frozenset[str] = frozenset()
     responders: frozenset[str] = frozenset()
+    #: a roster write: the schools of each responder it changes (a supervisor must share one)
+    responder_schools: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,8 @@ class Access:
     self_field: str | None = None
     #: may a break-the-glass grant open this operation beyond the caller's role?
     emergency: bool = True
+    #: roles that may name someone else in ``self_field`` (recorded "on behalf of" them)
+    others: frozenset[Role] = frozenset({R.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,8 @@ class Decision:
     allowed: bool
     reason: str = ""
     break_glass: bool = False
+    field: str = "authorization"  # what a refusal points at
+    on_behalf_of: str = ""  # the person an administrator or a delegation acts for
 
 
 def command(
@@ -95,8 +114,8 @@ def read(
 
 
 #: Operations for administration only (roster, schools, configuration): no emergency access.
-def admin(*also: Role) -> Access:
-    return Access(COMMAND, frozenset({R.ADMIN, *also}), False, None, None, False)
+def admin(*also: Role, scope: Callable[[Any], Resource | None] | None = None) -> Access:
+    return Access(COMMAND, frozenset({R.ADMIN, *also}), False, scope, None, False)
 
 
 def sees_school(identity: Identity | None, school_id: str | None) -> bool:
@@ -122,6 +141,9 @@ def in_scope(identity: Identity, resource: Resource | None) -> str:
     if resource is None or identity.role in (R.ADMIN, R.COMPLIANCE):
         return ""
     if identity.role is R.SUPERVISOR:
+        for responder, schools in resource.responder_schools:
+            if not schools & set(identity.schools):
+                return f"responder {responder} does not work at one of your schools"
         if resource.school_id is None or resource.school_id in identity.schools:
             return ""
         return f"school {resource.school_id} is not one of your schools"
@@ -140,18 +162,30 @@ def decide(
     request: Any,
     resource: Resource | None,
     now: datetime,
+    operation: str = "",
 ) -> Decision:
     """Apply the rules; a refusal says why (it goes into the 403 and the audit entry)."""
+    named = _named(access, request)
+    if identity.role is R.SERVICE:
+        if operation and operation in identity.operations:
+            return Decision(True, on_behalf_of=named if named and named != identity.subject else "")
+        return Decision(False, f"this delegation may only {', '.join(identity.operations)}")
     role_ok = identity.role in access.roles
     why = "" if role_ok else f"role {identity.role} may not {access.kind} this"
-    if role_ok and access.self_field and identity.role in (R.REPORTER, R.RESPONDER):
-        named = getattr(request, access.self_field, None)
-        if named is None or str(named) != identity.subject:
-            return Decision(False, f"{access.self_field} must be you ({identity.subject})")
+    acting_as = named is not None and named != identity.subject
+    refused_as = identity.role in _SELF_ONLY or (
+        access.kind == COMMAND and identity.role not in access.others
+    )
+    if role_ok and access.self_field and acting_as and refused_as:
+        field = access.self_field
+        return Decision(False, f"{field} must be you ({identity.subject})", field=field)
+    if role_ok and access.self_field and named is None and identity.role in _SELF_ONLY:
+        return Decision(False, f"{access.self_field} must be you ({identity.subject})")
     if role_ok:
         why = in_scope(identity, resource)
         if not why:
-            return Decision(True)
+            on_behalf = named if acting_as and access.kind == COMMAND else ""
+            return Decision(True, on_behalf_of=on_behalf or "")
     emergency = (
         access.emergency
         and identity.role in CAN_BREAK_GLASS
@@ -161,3 +195,14 @@ def decide(
     if emergency:
         return Decision(True, identity.break_glass_reason, break_glass=True)
     return Decision(False, why)
+
+
+_SELF_ONLY = frozenset({R.REPORTER, R.RESPONDER})
+
+
+def _named(access: Access, request: Any) -> str | None:
+    """Whom the request says is acting (its ``self_field``), if it says."""
+    if not access.self_field:
+        return None
+    value = getattr(request, access.self_field, None)
+    return None if value is None else str(value)

@@ -9,8 +9,9 @@ stream that denies delete and purge.  Records newer than the last chain row
 are *pending* for at most a poll interval.
 
 The integrity key comes from ``LANTERN_INTEGRITY_KEY``.  In development mode
-(``LANTERN_DEV_MODE`` not 0) a fixed, public dev key is used when it is unset;
-outside development mode the chainer refuses to run without one.
+(``LANTERN_DEV_MODE=1``, ``lantern up --dev``) a fixed, public dev key is used
+when it is unset; outside development mode the chainer refuses to run without
+one, or with that public key.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from events.subjects import Subjects
 from plumbing import logs
 from plumbing.integrity.chain_store import ChainStore, chain_store_for
 from plumbing.integrity.verify import GENESIS, Checkpoint, Verdict, extend, sign, verify
+from plumbing.messaging import natsurl
 from plumbing.messaging.streams import integrity_stream
 from plumbing.settings import Settings, nats_servers
 
@@ -50,6 +52,8 @@ class IntegrityKeyMissing(RuntimeError):
 
 def integrity_key(dev_mode: bool, env: dict[str, str] | None = None) -> bytes:
     value = (env if env is not None else dict(os.environ)).get(KEY_VARIABLE, "")
+    if value == DEV_KEY and not dev_mode:
+        raise IntegrityKeyMissing(f"{KEY_VARIABLE} is the public development key")
     if value:
         return value.encode()
     if dev_mode:
@@ -155,8 +159,12 @@ class Chainer:
         if head is None or head.position <= self.anchored:
             return nc
         if nc is None or not nc.is_connected:
-            servers = nats_servers(self.nats_url)
-            nc = await nats.connect(servers, connect_timeout=2, max_reconnect_attempts=0)
+            nc = await nats.connect(
+                nats_servers(self.nats_url),
+                connect_timeout=2,
+                max_reconnect_attempts=0,
+                **natsurl.options(self.nats_url),
+            )
             await ensure_integrity_stream(nc.jetstream(), self.subjects)
         checkpoint = await anyio.to_thread.run_sync(self.checkpoint)
         if checkpoint is None:

@@ -7,7 +7,12 @@ interfaces: every request is decoded into the same msgspec Struct, and every
 refusal is the contract's ``ErrorV1``.
 
 HTTP: path parameters and (for GET) query parameters are merged into the body
-before validation.  NATS: the request body is the same JSON object, sent to
+before validation; a body naming a path parameter must give it the path's value
+(400 naming the field otherwise, never a silent override).  A body larger than
+the configured limit is refused with 413 before it is read whole, over HTTP
+(``Content-Length``, then a capped read) and NATS (the payload's size) alike.
+
+NATS: the request body is the same JSON object, sent to
 ``<prefix>.cmd.<service>.<name>``; the reply is the result or an ``ErrorV1``
 with a ``Lantern-Status`` header carrying the HTTP-equivalent status.  Reply
 types and success statuses are declared in the subject catalogue
@@ -16,6 +21,7 @@ types and success statuses are declared in the subject catalogue
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from structlog.contextvars import bound_contextvars
 
-from events.codec import ContractError, convert, decode, encode
+from events.codec import ContractError, convert, decode, encode, parse
 from events.common import ErrorV1
 from plumbing import logs
 from plumbing.access.auth import AuthError, Identity
@@ -43,6 +49,7 @@ from plumbing.interface.requests import (
     utcnow,
 )
 from plumbing.messaging.failures import Failure, classify, describe
+from plumbing.settings import DEFAULT_MAX_REQUEST_BYTES
 
 if TYPE_CHECKING:
     from plumbing.interface.guard import Guard
@@ -88,7 +95,17 @@ class Operation(Generic[C]):
     access: Access | None = None
 
 
+class TooLarge(Exception):
+    """A request body over the configured limit (refused unread, 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
 def status_of(exc: BaseException) -> int:
+    if isinstance(exc, TooLarge):
+        return 413
     if isinstance(exc, ContractError):
         return 400
     if isinstance(exc, AuthError):
@@ -109,6 +126,8 @@ def status_of(exc: BaseException) -> int:
 
 
 def refusal(exc: BaseException) -> ErrorV1:
+    if isinstance(exc, TooLarge):
+        return ErrorV1(error=str(exc), field="body")
     if isinstance(exc, ContractError):
         return ErrorV1(error=exc.reason, field=exc.field)
     if isinstance(exc, AuthError):
@@ -120,8 +139,17 @@ def refusal(exc: BaseException) -> ErrorV1:
         return ErrorV1(
             error="the service cannot reach its store right now; nothing was changed, try again"
         )
-    log.exception("unexpected error", error=describe(exc))
+    # No traceback: its messages may quote the request (a note, a name).  Where it was
+    # raised, frame by frame, is enough to find the defect.
+    log.error("unexpected error", error=describe(exc), stack=_frames(exc))
     return ErrorV1(error="internal error; see the service log")
+
+
+def _frames(exc: BaseException) -> list[str]:
+    return [
+        f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(exc.__traceback__)[-8:]
+    ]
 
 
 async def execute(
@@ -171,6 +199,27 @@ async def execute(
 
 
 # -- HTTP ---------------------------------------------------------------------------------
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (:class:`TooLarge`) as soon as it is known to exceed ``limit``.
+
+    A declared ``Content-Length`` over the limit is refused before a byte is read;
+    otherwise the body is read in chunks and refused once it passes the limit, so
+    a lying or missing length cannot make the service buffer more than that.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise ContractError("not a number of bytes", "content-length")
+        if int(declared) > limit:
+            raise TooLarge(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(limit)
+    return bytes(body)
+
+
 def _http_data(op: Operation[Any], request: Request, body: bytes) -> bytes | dict[str, Any]:
     params: dict[str, Any] = dict(request.path_params)
     if op.method == "GET":
@@ -178,12 +227,13 @@ def _http_data(op: Operation[Any], request: Request, body: bytes) -> bytes | dic
         return _loosely(params, op.kind)
     if not params:
         return body or b"{}"
-    try:
-        parsed = msgspec.json.decode(body or b"{}")
-    except msgspec.DecodeError as exc:
-        raise ContractError(f"malformed JSON: {exc}") from None
+    parsed = parse(body or b"{}")
     if not isinstance(parsed, dict):
         raise ContractError("expected a JSON object")
+    for name, value in params.items():
+        given = parsed.get(name, value)
+        if type(given) is not type(value) or given != value:  # True == 1, yet it disagrees
+            raise ContractError("differs from the value in the path", name)
     parsed.update(params)
     return parsed
 
@@ -196,15 +246,20 @@ def _loosely(params: dict[str, Any], kind: type[Any]) -> dict[str, Any]:
         return params  # the strict conversion reports the field
 
 
-def http_routes(operations: list[Operation[Any]], guard: Guard | None = None) -> list[BaseRoute]:
+def http_routes(
+    operations: list[Operation[Any]],
+    guard: Guard | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for op in operations:
 
         async def endpoint(request: Request, op: Operation[Any] = op) -> Response:
             try:
-                data = _http_data(op, request, await request.body())
-            except ContractError as exc:
-                return _response(Result(refusal(exc), 400))
+                data = _http_data(op, request, await read_body(request, max_bytes))
+            except (ContractError, TooLarge) as exc:
+                return _response(Result(refusal(exc), status_of(exc)))
             return _response(await execute(op, data, request.headers, "http", guard))
 
         routes.append(Route(op.path, endpoint, methods=[op.method], name=op.name))
@@ -225,7 +280,11 @@ Responder = Callable[[bytes, dict[str, str]], Any]
 
 
 def nats_responders(
-    operations: list[Operation[Any]], subject: Callable[[str], str], guard: Guard | None = None
+    operations: list[Operation[Any]],
+    subject: Callable[[str], str],
+    guard: Guard | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
 ) -> dict[str, Callable[[bytes, dict[str, str]], Any]]:
     """Request-reply handlers keyed by subject; each returns (reply bytes, headers)."""
     responders: dict[str, Callable[[bytes, dict[str, str]], Any]] = {}
@@ -234,7 +293,11 @@ def nats_responders(
         async def respond(
             raw: bytes, headers: dict[str, str], op: Operation[Any] = op
         ) -> tuple[bytes, dict[str, str]]:
-            result = await execute(op, raw or b"{}", headers, "nats", guard)
+            if len(raw) > max_bytes:  # refused before it is parsed (the server caps it too)
+                too_large = TooLarge(max_bytes)
+                result = Result(refusal(too_large), 413, correlation_from(headers))
+            else:
+                result = await execute(op, raw or b"{}", headers, "nats", guard)
             return encode(result.body), {
                 STATUS_HEADER: str(result.status),
                 CORRELATION_HEADER: result.correlation_id,

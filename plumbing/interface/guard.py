@@ -12,6 +12,16 @@ token) and then runs the operation through :meth:`Guard.run`, which
 
 It also serves the operations every service shares: asking for break-the-glass
 access, and compliance's queue of break-the-glass accesses to review.
+
+A service verifies tokens and never signs one (it holds public keys only), so
+it cannot create an identity: not for a person it acts for, not for a
+break-the-glass grant.  Break-the-glass is therefore two steps: the guard
+decides and records the grant (who, why, until when: capped by the policy's
+maximum and by the caller's own token, and never asked for with a grant), and
+the issuer that holds the key (the CLI, the console) signs a token carrying
+that grant (``plumbing.access.auth.Issuer.break_glass``).  Every service checks
+the grant again when it verifies the token (``Verifier``), so an issuer's
+mistake cannot lengthen it either.
 """
 
 from __future__ import annotations
@@ -20,15 +30,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from events.access import (
-    BreakGlassGrantedV1,
+    BreakGlassRecordedV1,
     BreakGlassV1,
     ListBreakGlassV1,
     RecordRefusalV1,
     ReviewBreakGlassV1,
 )
 from plumbing import logs
-from plumbing.access import auth
-from plumbing.access.auth import AuthError, Identity, Role
+from plumbing.access import auth, trust
+from plumbing.access.auth import AuthError, Identity, Role, Verifier
 from plumbing.access.rules import (
     CAN_BREAK_GLASS,
     COMMAND,
@@ -75,26 +85,23 @@ class Guard:
         *,
         app: LanternApplication,
         service: str,
-        secret: bytes,
+        verifier: Verifier,
         repeat_window_s: float = 0.0,
     ) -> None:
         self.app = app
         self.service = service
-        self.secret = secret
+        self.verifier = verifier
         self.review_queue = _Queue(app)
         #: repeated identical reads make one entry with a count (run ``repeat_flusher`` beside)
         self.repeats = RepeatWindows(repeat_window_s, self.store)
 
     @classmethod
     def from_settings(cls, settings: Settings, app: LanternApplication) -> Guard:
-        """Refuses to build (so the service refuses to start) without a secret outside dev mode."""
-        secret = auth.auth_secret(
-            settings.auth_secret, dev_mode=settings.dev_mode, data_dir=settings.data_dir
-        )
+        """Refuses to build (so the service refuses to start) without a JWKS it can read."""
         return cls(
             app=app,
             service=settings.service,
-            secret=secret,
+            verifier=trust.verifier(settings),
             repeat_window_s=settings.audit_repeat_window_s,
         )
 
@@ -107,19 +114,7 @@ class Guard:
         token = auth.bearer(headers)
         if not token:
             raise AuthError("a bearer token is required (Authorization: Bearer ...)")
-        return auth.verify(self.secret, token)
-
-    def on_behalf_of(self, subject: str) -> dict[str, str]:
-        """Headers for a request this service makes for a person (a renewed-risk report).
-
-        A short-lived responder token for that person: the service holds the
-        district secret, and the request is audited under their name, as if
-        they had sent it themselves (which they did, by recording the check-in).
-        """
-        token = auth.issue(
-            self.secret, subject=subject, role=Role.RESPONDER, ttl=timedelta(minutes=5)
-        )
-        return {auth.AUTH_HEADER: f"Bearer {token}", auth.PURPOSE_HEADER: "renewed risk report"}
+        return self.verifier.verify(token)
 
     # -- authorization and audit -----------------------------------------------------------------
     def run(self, op: Operation[Any], request: Any, ctx: Context) -> Any:
@@ -133,15 +128,17 @@ class Guard:
         # answer is the same whether the resource exists or not (nothing to probe).
         hopeless = identity.role not in access.roles and not identity.break_glass_active(ctx.now)
         resource = access.scope(request) if access.scope and not hopeless else None
-        decision = decide(access, identity, request, resource, ctx.now)
+        decision = decide(access, identity, request, resource, ctx.now, op.name)
         entry = self._entry(op, access, identity, resource, ctx)
+        if decision.on_behalf_of:  # both identities: the caller is the actor
+            entry.purpose = f"on behalf of {decision.on_behalf_of}; {entry.purpose}"[:200]
         entry.break_glass = decision.break_glass
         entry.break_glass_reason = identity.break_glass_reason if decision.break_glass else ""
         if not decision.allowed:
             entry.outcome, entry.status, entry.reason = "refused", 403, decision.reason
             self.store(entry)
             log.warning("access refused", action=op.name, role=identity.role, why=decision.reason)
-            raise Forbidden(f"not allowed: {decision.reason}", "authorization")
+            raise Forbidden(f"not allowed: {decision.reason}", decision.field)
         if access.kind != COMMAND and not access.student_data and not decision.break_glass:
             return op.handle(request, ctx)  # no student data: nothing to audit
         with audit.pending(entry):
@@ -198,25 +195,27 @@ class Guard:
         from plumbing.interface.commands import Operation, Result
 
         def break_glass(c: BreakGlassV1, ctx: Context) -> Result:
+            """Decide and record a grant; the issuer signs its token (see the module doc)."""
             identity = ctx.identity
             assert identity is not None
-            token = auth.issue(
-                self.secret,
-                subject=identity.subject,
-                role=identity.role,
-                schools=identity.schools,
-                ttl=timedelta(minutes=c.minutes),
-                now=ctx.now,
-                break_glass_reason=c.reason,
-                break_glass_for=timedelta(minutes=c.minutes),
-            )
             entry = audit.current()
             assert entry is not None
-            entry.break_glass, entry.break_glass_reason = True, c.reason
             entry.incident_id = str(c.incident_id) if c.incident_id else None
-            until = ctx.now + timedelta(minutes=c.minutes)
-            granted = BreakGlassGrantedV1(token=token, until=until, audit_id=str(entry.audit_id))
-            return Result(granted, 201)
+            if identity.is_grant:
+                entry.outcome, entry.status = "refused", 403
+                entry.reason = "a break-the-glass grant cannot ask for another"
+                self.store(entry)
+                raise Forbidden(f"not allowed: {entry.reason}", "authorization")
+            policy = self.verifier.policy.max_break_glass
+            caps = [ctx.now + timedelta(minutes=c.minutes), ctx.now + policy]
+            if identity.expires_at is not None:
+                caps.append(identity.expires_at)  # never outlives the token it was asked with
+            until = min(caps).replace(microsecond=0)
+            entry.break_glass, entry.break_glass_reason = True, c.reason
+            recorded = BreakGlassRecordedV1(
+                reason=c.reason, until=until, audit_id=str(entry.audit_id)
+            )
+            return Result(recorded, 201)
 
         def listing(q: ListBreakGlassV1, _: Context) -> list[dict[str, Any]]:
             self.review_queue.catch_up()
@@ -261,8 +260,9 @@ class Guard:
                 "POST",
                 "/access/break-glass",
                 break_glass,
-                summary="Emergency access beyond your role: a reason, time-limited, reviewed",
-                returns=BreakGlassGrantedV1,
+                summary="Emergency access beyond your role: a reason, time-limited, reviewed "
+                "(recorded here; the issuer signs the grant's token)",
+                returns=BreakGlassRecordedV1,
                 access=command_access(CAN_BREAK_GLASS, emergency=False),
             ),
             Operation(

@@ -34,6 +34,7 @@ ERRORS: dict[str, str] = {
     "403": "Not allowed (audited as refused)",
     "404": "Not found (`field` names what pointed at nothing)",
     "409": "The state does not allow it (already acknowledged, moved on, ...)",
+    "413": "The request body is over the service's limit (refused before it is read whole)",
     "422": "Well-formed but not acceptable (an unknown school, an interval that ends first)",
     "500": "Internal error; the service log has the details",
 }

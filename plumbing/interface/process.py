@@ -15,15 +15,16 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from plumbing import logs
+from plumbing import logs, redaction
 from plumbing.integrity.chainer import Chainer
 from plumbing.interface import pipeline_metrics
 from plumbing.interface.health import readiness
-from plumbing.interface.http import reply
+from plumbing.interface.http import refused, reply
 from plumbing.interface.metrics import Metrics
 from plumbing.messaging.host import MessagingHost
 from plumbing.messaging.wakeup import ListenWaker
@@ -86,7 +87,9 @@ class ServiceProcess:
             *self.routes,
             *self.metrics.routes(),
         ]
-        return self.metrics.middleware(Starlette(routes=routes), routes)
+        # 404 (no such path) and 405 (a method the path does not take) as ErrorV1 too
+        app = Starlette(routes=routes, exception_handlers={HTTPException: refused})
+        return self.metrics.middleware(app, routes)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -120,7 +123,7 @@ class ServiceProcess:
         log.info(
             "service started",
             http=f"http://{self.settings.http_host}:{self.settings.http_port}",
-            nats=self.settings.nats_url,
+            nats=redaction.redact(self.settings.nats_url),
             store=self.settings.store,
         )
         stopped = asyncio.create_task(stop.wait())

@@ -301,7 +301,7 @@ class Lane:
                 current = item.position
             elif item.previous < current:
                 plan.parked.append(
-                    _parcel(
+                    self._parked(
                         item,
                         Failure.POISON,
                         f"out of chain: its predecessor {item.previous} is "
@@ -310,7 +310,7 @@ class Lane:
                 )
             elif any(later.previous == current for later in run[i + 1 :]):
                 plan.parked.append(
-                    _parcel(
+                    self._parked(
                         item,
                         Failure.POISON,
                         f"out of chain: claims predecessor {item.previous}, "
@@ -482,21 +482,20 @@ def _parcel(item: Inbound, failure: Failure, reason: str) -> Parcel:
 
 
 def _epoch_runs(items: list[Inbound]) -> list[list[Inbound]]:
-    """Consecutive messages of one epoch, each run in position order.
+    """Consecutive messages of one store epoch, each run in the store's order.
 
-    A batch is not always in stream order: after a reconnection (or a lease
-    moving), messages that were in flight come back only when their ack wait
-    ends, while newer ones are delivered at once, so one batch can hold a
-    message ahead of its predecessors.  In position order the chain is checked
-    as the upstream store wrote it; in arrival order such a message looked
-    "out of chain" and was parked (found by the chaos suite's NATS outage)."""
+    A batch is in stream order, which is not always the store's: after a lease moves
+    or an ack wait runs out, JetStream redelivers older messages behind newer ones.
+    The chain check must see each lane in position order, or a good message that
+    merely arrived early would look forged and be parked.
+    """
     runs: list[list[Inbound]] = []
     for item in items:
         if runs and runs[-1][0].epoch == item.epoch:
             runs[-1].append(item)
         else:
             runs.append([item])
-    return [sorted(run, key=lambda item: item.position) for run in runs]
+    return [sorted(run, key=lambda i: (i.position, i.stream_seq)) for run in runs]
 
 
 def _deliveries(msg: Msg) -> int:

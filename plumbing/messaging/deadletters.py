@@ -50,18 +50,26 @@ class DeadLetterCollision(RuntimeError):
     """JetStream took a parked message for a duplicate of a different one."""
 
 
+def kept_headers(original: dict[str, str]) -> dict[str, str]:
+    """The original's headers without JetStream's publish controls.
+
+    ``Nats-Msg-Id`` would de-duplicate the parked copy against the original, and the
+    relay's ``Nats-Expected-Last-Sequence`` (or any ``Nats-Expected-*``, ``Nats-Rollup``,
+    ``Nats-TTL``) would make the dead-letter stream refuse it: parking must not depend on
+    the upstream stream's sequence.  What they said stays readable under ``Lantern-Was-*``.
+    """
+    kept: dict[str, str] = {}
+    for key, value in original.items():
+        if key.lower().startswith("nats-"):
+            if key != h.MSG_ID:
+                kept[f"Lantern-Was-{key[len('Nats-') :]}"] = value
+        else:
+            kept[key] = value
+    return kept
+
+
 def dead_letter_id(durable: str, stream: str, stream_seq: int) -> str:
     return f"dlq/{durable}/{stream}/{stream_seq}"
-
-
-def _publish_condition(header: str) -> bool:
-    """Headers that tell JetStream how to accept a publish, not what the message is.
-
-    The upstream relay's ``Nats-Expected-Last-Sequence`` is stored with every
-    message; copied onto the dead letter it made the dead-letter stream refuse
-    it ("wrong last sequence"), and the lane stalled for good.  The message id
-    is replaced by the dead letter's own."""
-    return header == h.MSG_ID or header.startswith("Nats-Expected-")
 
 
 class DeadLetters:
@@ -73,7 +81,7 @@ class DeadLetters:
 
     async def park(self, durable: str, stream: str, parcels: Sequence[Parcel]) -> None:
         for parcel in parcels:
-            headers = {k: v for k, v in parcel.headers.items() if not _publish_condition(k)}
+            headers = kept_headers(parcel.headers)
             headers.update(
                 {
                     h.MSG_ID: dead_letter_id(durable, stream, parcel.stream_seq),

@@ -31,11 +31,12 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from events.subjects import Subjects
-from plumbing import logs
+from plumbing import logs, redaction
 from plumbing.messaging.consumer import Lane
 from plumbing.messaging.deadletters import DeadLetters
 from plumbing.messaging.feed import Feed
 from plumbing.messaging.leases import LeaseKeeper
+from plumbing.messaging.natsurl import inbox_prefix
 from plumbing.messaging.relay import OutboxRelay
 from plumbing.messaging.streams import missing, provision
 from plumbing.settings import nats_servers
@@ -109,6 +110,7 @@ class MessagingHost:
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             connect_timeout=2,
+            inbox_prefix=inbox_prefix(self.nats_url),
             reconnected_cb=on_reconnected,
             disconnected_cb=on_disconnected,
             logger=None,
@@ -288,23 +290,12 @@ class MessagingHost:
         now = time.monotonic()
         if now - self._said.get(what, 0.0) >= SAY_AT_MOST_EVERY_S:
             self._said[what] = now
-            log.warning(what, url=_redacted(self.nats_url), **fields)
-
-
-def _redacted(url: str) -> str:
-    """The server addresses without credentials (every one of a comma-separated list)."""
-    return ",".join(_redacted_one(server) for server in nats_servers(url))
-
-
-def _redacted_one(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "[credentials]@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
+            log.warning(what, url=redaction.redact(self.nats_url), **fields)
 
 
 async def connect(url: str, **options: Any) -> Client:
     """A plain nats-py connection with Lantern's reconnect defaults (tools, tests)."""
+    options.setdefault("inbox_prefix", inbox_prefix(url))
     servers = nats_servers(url)
     return await nats.connect(servers, connect_timeout=2, max_reconnect_attempts=-1, **options)
 

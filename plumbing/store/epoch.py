@@ -90,11 +90,12 @@ def start(tables: Tables, *, follows: str, starts_after: int, reason: str) -> Ep
         started_at=datetime.now(UTC).isoformat(),
         reason=reason,
     )
+    # One statement that writes: a read first would make SQLite upgrade a read lock to a
+    # write lock, which fails at once ("database is locked") if another write came between.
+    name = tables.name(TABLE)
     with tables.transaction() as cur:
-        row = cur.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {tables.name(TABLE)}").fetchone()  # noqa: S608
-        seq = int(row[0]) + 1 if row else 1
         cur.execute(
-            f"INSERT INTO {tables.name(TABLE)} VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
-            (seq, epoch.epoch, epoch.follows, epoch.starts_after, epoch.started_at, reason),
+            f"INSERT INTO {name} SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ? FROM {name}",  # noqa: S608
+            (epoch.epoch, epoch.follows, epoch.starts_after, epoch.started_at, reason),
         )
     return epoch

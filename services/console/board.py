@@ -133,7 +133,7 @@ def _reported(board: Board, e: i.IncidentReportedV1) -> None:
     row.location = e.location
 
 
-def _reclassified(board: Board, e: i.RiskReclassifiedV1) -> None:
+def _reclassified(board: Board, e: i.RiskReclassifiedV1 | i.RiskReclassifiedV2) -> None:
     board._row(e.incident_id, at=e.at).risk = str(e.risk)
 
 
@@ -141,7 +141,9 @@ def _linked(board: Board, e: i.ReportLinkedV1) -> None:
     board._row(e.incident_id, e.school_id, e.at).risk = str(e.risk)
 
 
-def _finished(board: Board, e: i.IncidentCancelledV1 | i.IncidentClosedV1) -> None:
+def _finished(
+    board: Board, e: i.IncidentCancelledV1 | i.IncidentCancelledV2 | i.IncidentClosedV1
+) -> None:
     board.rows.pop(str(e.incident_id), None)
     board.finished.add(str(e.incident_id))
 
@@ -198,7 +200,7 @@ def _declined(board: Board, e: d.DispatchDeclinedV1) -> None:
         row.dispatch_state = "declined"
 
 
-def _status(board: Board, e: d.DispatchStatusChangedV1) -> None:
+def _status(board: Board, e: d.DispatchStatusChangedV1 | d.DispatchStatusChangedV2) -> None:
     row = board._row(e.incident_id, e.school_id, e.at)
     if row.dispatch_id in (None, str(e.dispatch_id)):
         row.dispatch_state, row.responder_id = e.status, e.responder_id
@@ -240,14 +242,17 @@ def _referral(board: Board, e: f.ReferralChangedV1) -> None:
 _HANDLERS: dict[type[Any], Any] = {
     i.IncidentReportedV1: _reported,
     i.RiskReclassifiedV1: _reclassified,
+    i.RiskReclassifiedV2: _reclassified,
     i.ReportLinkedV1: _linked,
     i.IncidentCancelledV1: _finished,
+    i.IncidentCancelledV2: _finished,
     i.IncidentClosedV1: _finished,
     d.ResponderAssignedV1: _assigned,
     d.DispatchEscalatedV1: _escalated,
     d.DispatchAcknowledgedV1: _acknowledged,
     d.DispatchDeclinedV1: _declined,
     d.DispatchStatusChangedV1: _status,
+    d.DispatchStatusChangedV2: _status,
     d.NoResponderEligibleV1: _no_eligible,
     d.ResponderPagedV1: _paged,
     f.PlanOpenedV1: _plan,

@@ -4,8 +4,9 @@ Why the console mints tokens: the services check a bearer token on every
 operation (``plumbing.access.auth``).  After sign-in the console is the issuer
 for its user, so every operation it forwards is authorised and audited by the
 owning service under that person's own name and role, exactly as the CLI's
-would be.  Minting lives in :func:`mint` alone, so moving from the shared HMAC
-secret to asymmetric keys (issue 9) changes this one function.
+would be.  Minting lives in :func:`mint` alone.  The console holds an issuer's
+Ed25519 private key (``LANTERN_SIGNING_KEY``; in development mode the one
+``lantern up`` made): the services hold only the public keys.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ class Person:
     source: str = field(default="roster", compare=False)
 
 
-def mint(secret: bytes, person: Person, ttl: timedelta = TOKEN_TTL) -> str:
+def mint(issuer: auth.Issuer, person: Person, ttl: timedelta = TOKEN_TTL) -> str:
     """A short-lived token for ``person`` (the console is its issuer)."""
-    return auth.issue(
-        secret, subject=person.person_id, role=person.role, schools=person.schools, ttl=ttl
-    )
+    return issuer.issue(subject=person.person_id, role=person.role, schools=person.schools, ttl=ttl)

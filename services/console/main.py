@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.subjects import Subjects
 from plumbing import logs
-from plumbing.access import auth
+from plumbing.access import keys, trust
+from plumbing.messaging import natsurl
 from plumbing.settings import Settings
 from services.console import (
     audit_page,
@@ -198,8 +199,7 @@ class ConsoleProcess:
                     "reconnect_time_wait": 1,
                     "connect_timeout": 2,
                 }
-                if cs.inbox_prefix:
-                    options["inbox_prefix"] = cs.inbox_prefix
+                options["inbox_prefix"] = cs.inbox_prefix or natsurl.inbox_prefix(cs.nats_url)
                 self.nc = await nats.connect(cs.nats_url, **options)
                 break
             except Exception as exc:  # noqa: BLE001 - NatsClient not up yet: retry
@@ -222,12 +222,14 @@ class ConsoleProcess:
 
 def build(settings: Settings) -> ConsoleProcess:
     cs = ConsoleSettings.from_settings(settings)
-    secret = auth.auth_secret(
-        settings.auth_secret, dev_mode=settings.dev_mode, data_dir=settings.data_dir
-    )
+    issuer = trust.issuer(settings)
+    if issuer is None:  # the console signs its users' tokens: it is an issuer
+        raise keys.KeyFileError(
+            "the console needs the issuer's signing key (LANTERN_SIGNING_KEY, mode 0600)"
+        )
     console = Console(
         settings=cs,
-        secret=secret,
+        issuer=issuer,
         sessions=SessionStore(
             idle=timedelta(minutes=cs.idle_minutes), lifetime=timedelta(hours=cs.max_hours)
         ),

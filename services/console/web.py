@@ -25,7 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from events.subjects import INTAKE
 from plumbing import logs
-from plumbing.access.auth import Role
+from plumbing.access.auth import Issuer, Role
 from services.console.config import ConsoleSettings
 from services.console.feed import Feed
 from services.console.gateway import Gateway, Reply
@@ -85,7 +85,7 @@ class Console:
     """Everything the pages need, built once per process (``services.console.main``)."""
 
     settings: ConsoleSettings
-    secret: bytes
+    issuer: Issuer
     sessions: SessionStore
     feed: Feed
     gateway: Gateway | None = None
@@ -108,7 +108,7 @@ class Console:
         assert session.person is not None
         now = datetime.now(UTC)
         if not session.token or session.token_expires is None or session.token_expires < now:
-            session.token = mint(self.secret, session.person)
+            session.token = mint(self.issuer, session.person)
             session.token_expires = now + TOKEN_TTL - timedelta(minutes=1)
         return session.token
 
@@ -128,7 +128,7 @@ class Console:
             return Reply(503, {"error": "the console is not connected to NATS yet"})
         me = Person("lantern-console", Role.SUPERVISOR)
         return await self.gateway.call(
-            service, operation, body, mint(self.secret, me), "console sign-in"
+            service, operation, body, mint(self.issuer, me), "console sign-in"
         )
 
 

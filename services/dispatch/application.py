@@ -22,9 +22,11 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_a
 from events.dispatch import AddResponderV1
 from events.intake import (
     IncidentCancelledV1,
+    IncidentCancelledV2,
     IncidentClosedV1,
     IncidentReportedV1,
     RiskReclassifiedV1,
+    RiskReclassifiedV2,
 )
 from plumbing.domain import Conflict, NotFound, Trace, rfc3339
 from plumbing.store.application import LanternApplication
@@ -41,6 +43,8 @@ _ON_CONCURRENT_WRITE = Retrying(
     retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(4), reraise=False
 )
 TIMER_ACTOR = "service:dispatch-timer"
+#: What dispatch records as a cancellation's reason: the reason itself stays at intake.
+CANCELLED_AT_INTAKE = "cancelled at intake (the reason is in intake's record)"
 
 
 def responder_from(command: AddResponderV1) -> Responder:
@@ -135,10 +139,12 @@ class DispatchApplication(LanternApplication):
         response = self._response_or_none(event.incident_id)
         if response is None:
             return []
-        if isinstance(event, RiskReclassifiedV1):
+        if isinstance(event, RiskReclassifiedV1 | RiskReclassifiedV2):
             response.change_risk(str(event.risk), at=at, trace=trace)
-        elif isinstance(event, IncidentCancelledV1):
+        elif isinstance(event, IncidentCancelledV1):  # an older stream's: the reason came along
             response.cancel(event.reason, at=at, trace=trace)
+        elif isinstance(event, IncidentCancelledV2):  # the reason stays at intake
+            response.cancel(CANCELLED_AT_INTAKE, at=at, trace=trace)
         elif isinstance(event, IncidentClosedV1):
             response.close(at=at, trace=trace)
         return [response]

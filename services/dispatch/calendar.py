@@ -10,8 +10,11 @@ says nothing about who it was.
 The feed holds times, never student details: on-call intervals computed with
 the dispatcher's own rule (``domain.oncall``) for the next :data:`HORIZON` (none
 for a responder on call round the clock: the calendar says so instead), and
-the responder's open check-ins, asked of follow-up over NATS (``list_plans``,
-on the responder's behalf: the read is audited under their name).  When
+the responder's open check-ins, asked of follow-up over NATS (``list_plans``).
+A calendar app carries no Lantern token, and dispatch cannot mint one, so the
+request carries dispatch's delegation token (issued at deploy time for
+``list_plans`` only, ``plumbing.access.trust.delegation_headers``): follow-up
+audits the read as dispatch's, "on behalf of" the responder.  When
 follow-up does not answer, the feed is a 503 rather than a calendar with the
 check-ins silently missing; calendar apps keep their last copy.  Generated with
 the ``icalendar`` library.
@@ -23,7 +26,7 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,10 +47,11 @@ from events.subjects import FOLLOWUP, Subjects
 from plumbing import logs
 from plumbing.access import auth
 from plumbing.access.auth import Role
-from plumbing.access.rules import COMMAND, Access
+from plumbing.access.rules import COMMAND, Access, Resource
 from plumbing.domain import NotFound, Trace
 from plumbing.interface.commands import STATUS_HEADER, Context, Operation, Result
 from plumbing.interface.requests import utcnow
+from plumbing.messaging import natsurl
 from plumbing.settings import nats_servers
 from plumbing.store.projections import Projection
 from services.dispatch.application import DispatchApplication
@@ -103,12 +107,13 @@ class CalendarFeedService:
         app: DispatchApplication,
         subjects: Subjects,
         nats_url: str,
-        on_behalf_of: Callable[[str], dict[str, str]],
+        delegation: Mapping[str, str],
     ) -> None:
         self.app = app
         self.subjects = subjects
         self.nats_url = nats_url
-        self.on_behalf_of = on_behalf_of
+        #: headers carrying dispatch's delegation token (list_plans only)
+        self.delegation = dict(delegation)
         self.feeds = _Feeds(app)
         self._nc: Client | None = None
         self._connecting = asyncio.Lock()
@@ -140,6 +145,14 @@ class CalendarFeedService:
         self.app.record(feeds)
         return CalendarFeedV1(responder_id=c.responder_id, active=False)
 
+    def _responder_schools(self, c: RevokeCalendarFeedV1) -> Resource:
+        """A supervisor revokes the feeds of responders at their schools only."""
+        found = next(
+            (r for r in self.app.board.responders() if r.responder_id == c.responder_id), None
+        )
+        schools = frozenset(found.schools) if found else frozenset[str]()
+        return Resource(responder_schools=((c.responder_id, schools),))
+
     def operations(self) -> list[Operation[Any]]:
         yourself = frozenset({Role.RESPONDER, Role.ADMIN})
         return [
@@ -163,7 +176,13 @@ class CalendarFeedService:
                 summary="Your calendar URL stops working",
                 actor_field="responder_id",
                 access=Access(
-                    COMMAND, yourself | {Role.SUPERVISOR}, False, None, "responder_id", False
+                    COMMAND,
+                    yourself | {Role.SUPERVISOR},
+                    False,
+                    self._responder_schools,
+                    "responder_id",
+                    False,
+                    others=frozenset({Role.ADMIN, Role.SUPERVISOR}),
                 ),
             ),
         ]
@@ -266,12 +285,9 @@ class CalendarFeedService:
         return ical
 
     async def _checkins(self, responder_id: str) -> list[dict[str, Any]]:
-        """The responder's open check-ins, from follow-up (``list_plans``, as them)."""
+        """The responder's open check-ins, from follow-up (``list_plans``, under the delegation)."""
         nc = await self._connection()
-        headers = {
-            **self.on_behalf_of(responder_id),
-            auth.PURPOSE_HEADER: "calendar feed",
-        }
+        headers = {**self.delegation, auth.PURPOSE_HEADER: "calendar feed"}
         reply = await nc.request(
             self.subjects.command(FOLLOWUP, "list_plans"),
             encode(ListPlansV1(owner_id=responder_id)),
@@ -293,7 +309,10 @@ class CalendarFeedService:
         async with self._connecting:
             if self._nc is None or self._nc.is_closed:
                 self._nc = await nats.connect(
-                    nats_servers(self.nats_url), connect_timeout=2, max_reconnect_attempts=-1
+                    nats_servers(self.nats_url),
+                    connect_timeout=2,
+                    max_reconnect_attempts=-1,
+                    **natsurl.options(self.nats_url),
                 )
             return self._nc
 

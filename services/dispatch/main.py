@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from events.intake import IntakeEvent
 from events.subjects import DISPATCH, INTAKE, Subjects
+from plumbing.access import trust
 from plumbing.integrity.audit import audited
 from plumbing.interface import docs, operators
 from plumbing.interface.commands import http_routes, nats_responders
@@ -32,7 +33,9 @@ def build(settings: Settings) -> ServiceProcess:
     cfg = config.load(settings.config_file)
     app = DispatchApplication(env=store_env(settings), policy=cfg.policy())
     guard = Guard.from_settings(settings, app)
-    calendar = CalendarFeedService(app, subjects, settings.nats_url, guard.on_behalf_of)
+    calendar = CalendarFeedService(
+        app, subjects, settings.nats_url, trust.delegation_headers(settings)
+    )
     relay = OutboxRelay(
         app=app,
         service=DISPATCH,
@@ -71,10 +74,13 @@ def build(settings: Settings) -> ServiceProcess:
         *operators.operations(messaging),
     ]
     messaging.responders = nats_responders(
-        ops, lambda name: subjects.command(DISPATCH, name), guard
+        ops,
+        lambda name: subjects.command(DISPATCH, name),
+        guard,
+        max_bytes=settings.max_request_bytes,
     )
     routes = [
-        *http_routes(ops, guard),
+        *http_routes(ops, guard, max_bytes=settings.max_request_bytes),
         *calendar.routes(),
         *docs.routes(DISPATCH, ops, extra_paths=calendar.PATHS),
     ]

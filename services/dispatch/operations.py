@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from events.dispatch import (
@@ -55,6 +56,24 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
 
     def by_dispatch(c: Any) -> Resource:
         return resource(app.response_of(c.dispatch_id))
+
+    def by_responders(*fields: str) -> Callable[[Any], Resource]:
+        """A roster write's scope: the schools of each responder it changes.
+
+        A supervisor may change only responders who work at one of their schools
+        (``rules.in_scope``); an unknown responder has no school, so a supervisor
+        is refused without learning whether the id exists (an administrator gets
+        the roster's own 404).
+        """
+
+        def scope(c: Any) -> Resource:
+            schools = {r.responder_id: frozenset(r.schools) for r in app.board.responders()}
+            named = [str(getattr(c, f)) for f in fields]
+            return Resource(
+                responder_schools=tuple((n, schools.get(n, frozenset())) for n in named)
+            )
+
+        return scope
 
     def enroll(command: AddResponderV1, ctx: Context) -> Result:
         app.enroll_responders([command], trace=ctx.trace)
@@ -154,7 +173,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "POST",
             "/roster/responders/{responder_id}/availability",
             availability,
-            access=access.admin(Role.SUPERVISOR),
+            access=access.admin(Role.SUPERVISOR, scope=by_responders("responder_id")),
         ),
         Operation(
             "add_override",
@@ -162,7 +181,7 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "POST",
             "/roster/responders/{responder_id}/overrides",
             override,
-            access=access.admin(Role.SUPERVISOR),
+            access=access.admin(Role.SUPERVISOR, scope=by_responders("responder_id")),
         ),
         Operation(
             "swap_shift",
@@ -170,7 +189,9 @@ def operations(app: DispatchApplication) -> list[Operation[Any]]:
             "POST",
             "/roster/swaps",
             swap,
-            access=access.admin(Role.SUPERVISOR),
+            access=access.admin(
+                Role.SUPERVISOR, scope=by_responders("from_responder_id", "to_responder_id")
+            ),
         ),
         Operation(
             "list_roster",

@@ -113,7 +113,10 @@ class DispatchBoard(Projection):
         elif isinstance(event, R.Declined):
             self._move(event.dispatch_id, "declined")
         elif isinstance(event, R.StatusReported):
-            self._move(event.dispatch_id, event.status)
+            if event.handed_off_to:  # kept here: v2 events do not carry it
+                self._move(event.dispatch_id, event.status, handed_off_to=event.handed_off_to)
+            else:
+                self._move(event.dispatch_id, event.status)
         elif isinstance(event, R.Cancelled):
             for dispatch_id in event.stood_down:
                 self._move(dispatch_id, "cancelled")

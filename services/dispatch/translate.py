@@ -18,7 +18,7 @@ from events.dispatch import (
     DispatchAcknowledgedV1,
     DispatchDeclinedV1,
     DispatchEscalatedV1,
-    DispatchStatusChangedV1,
+    DispatchStatusChangedV2,
     NotificationDeliveryV1,
     ResponderAssignedV1,
     ResponderEnrolledV1,
@@ -171,7 +171,7 @@ class Translator:
         if isinstance(event, R.StatusReported):
             return Outgoing(
                 s.dispatch_status_changed,
-                DispatchStatusChangedV1(
+                DispatchStatusChangedV2(  # to whom it was handed off stays here
                     incident_id=response.incident_id,
                     dispatch_id=event.dispatch_id,
                     responder_id=event.responder_id,
@@ -179,7 +179,6 @@ class Translator:
                     student_ref=response.student_ref,
                     risk=risk,
                     status=event.status,
-                    handed_off_to=event.handed_off_to,
                     at=event.at,
                 ),
                 incident,

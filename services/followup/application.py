@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError, Transcoding
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from events import followup as f
-from events.dispatch import DispatchStatusChangedV1, ResponderEnrolledV1
+from events.dispatch import DispatchStatusChangedV1, DispatchStatusChangedV2, ResponderEnrolledV1
 from plumbing.domain import NotFound, Trace
 from plumbing.store.application import LanternApplication
 from services.followup.domain.ids import plan_id_for
@@ -43,12 +43,14 @@ T = TypeVar("T")
 _ON_CONCURRENT_WRITE = Retrying(
     retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(3), reraise=True
 )
+#: Both versions open plans (v2 leaves out the hand-off text, which follow-up never used).
+STATUS_CHANGED = (DispatchStatusChangedV1, DispatchStatusChangedV2)
 SYSTEM = Trace(actor="service:followup", correlation_id="", causation_id="followup:timer")
 
 
 def opens_plans(event: Any) -> bool:
     """A dispatch event that may open a follow-up plan."""
-    return isinstance(event, DispatchStatusChangedV1) and event.status in OPENING_STATUSES
+    return isinstance(event, STATUS_CHANGED) and event.status in OPENING_STATUSES
 
 
 class StaffMemberAsDict(Transcoding):
@@ -130,7 +132,7 @@ class FollowupApplication(LanternApplication):
                 trace,
             )
             return [staff]
-        if not isinstance(event, DispatchStatusChangedV1) or event.status not in OPENING_STATUSES:
+        if not isinstance(event, STATUS_CHANGED) or event.status not in OPENING_STATUSES:
             return []
         if self.exists(plan_id_for(event.incident_id)):
             return []  # one plan per incident, whatever status comes later

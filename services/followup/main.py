@@ -5,6 +5,7 @@ from __future__ import annotations
 from events.dispatch import DispatchEvent
 from events.subjects import DISPATCH, FOLLOWUP, Subjects
 from plumbing import care_team
+from plumbing.access import trust
 from plumbing.integrity.audit import audited
 from plumbing.interface import docs, operators
 from plumbing.interface.commands import http_routes, nats_responders
@@ -50,7 +51,11 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
     )
     ticker = Ticker(app.timers, app.fire, clock=clock, name="followup-timers")
     reporter = RenewedRiskReporter(
-        app, subjects, clock=clock, nats_url=settings.nats_url, identify=guard.on_behalf_of
+        app,
+        subjects,
+        clock=clock,
+        nats_url=settings.nats_url,
+        delegation=trust.delegation_headers(settings),
     )
     messaging = MessagingHost(
         nats_url=settings.nats_url,
@@ -63,9 +68,15 @@ def build(settings: Settings, clock: Clock = system_clock) -> ServiceProcess:
     )
     ops = [*operations(app, clock), *guard.operations(), *operators.operations(messaging)]
     messaging.responders = nats_responders(
-        ops, lambda name: subjects.command(FOLLOWUP, name), guard
+        ops,
+        lambda name: subjects.command(FOLLOWUP, name),
+        guard,
+        max_bytes=settings.max_request_bytes,
     )
-    routes = [*http_routes(ops, guard), *docs.routes(FOLLOWUP, ops)]
+    routes = [
+        *http_routes(ops, guard, max_bytes=settings.max_request_bytes),
+        *docs.routes(FOLLOWUP, ops),
+    ]
     metrics = Metrics(FOLLOWUP)
     service_metrics.register(metrics, app)
     return ServiceProcess(

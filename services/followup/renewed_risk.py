@@ -6,13 +6,20 @@ report through intake's public request-reply subject, with an idempotency key
 derived from the check-in id, and records the incident id intake answers.  A
 crash or a timeout anywhere means the next round submits again.  Intake
 answers a repeated key with the same incident, so nothing is reported twice.
+
+Who sends it: follow-up's delegation token (``report_incident`` only, issued
+at deploy time; ``plumbing.access.trust.delegation_headers``), never a token
+follow-up made: it holds no signing key.  The report's ``reporter_id`` is the
+person who recorded the check-in, and intake's audit entry records both, the
+delegation as actor and "on behalf of" that person.  A 401 (no delegation, or
+an expired one) is not intake's verdict on the report: it is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -29,6 +36,7 @@ from events.vocabulary import Category, RiskLevel
 from plumbing import logs
 from plumbing.interface.commands import STATUS_HEADER
 from plumbing.interface.requests import ACTOR_HEADER, CORRELATION_HEADER
+from plumbing.messaging import natsurl
 from plumbing.settings import nats_servers
 from plumbing.timers import Clock
 from services.followup.application import FollowupApplication
@@ -63,7 +71,7 @@ class RenewedRiskReporter:
         nats_url: str = "",
         interval_s: float = 0.5,
         timeout_s: float = 5.0,
-        identify: Callable[[str], dict[str, str]] = lambda _: {},
+        delegation: Mapping[str, str] | None = None,
     ) -> None:
         self.app = app
         self.subjects = subjects
@@ -72,8 +80,8 @@ class RenewedRiskReporter:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.reported = 0
-        #: headers that authenticate a request made on behalf of the person who found the risk
-        self.identify = identify
+        #: headers carrying follow-up's delegation token (report_incident only)
+        self.delegation = dict(delegation or {})
 
     async def report_pending(self, send: Send) -> int:
         """Submit every pending report once; returns how many were settled (accepted/refused)."""
@@ -82,7 +90,7 @@ class RenewedRiskReporter:
             self.app.board.pending_reports
         ):
             headers = {CORRELATION_HEADER: facts["correlation_id"], ACTOR_HEADER: facts["by"]}
-            headers.update(self.identify(facts["by"]))
+            headers.update(self.delegation)
             raw, reply_headers = await send(
                 self.subjects.report_incident, encode(report_for(checkin_id, facts)), headers
             )
@@ -100,6 +108,9 @@ class RenewedRiskReporter:
                     )
                 )
                 log.info("renewed risk reported", incident_id=str(accepted.incident_id))
+            elif status == 401:
+                log.error("intake refused follow-up's delegation token; will retry")
+                continue
             elif 400 <= status < 500:
                 refusal = _refusal(raw)
                 await anyio.to_thread.run_sync(
@@ -129,7 +140,10 @@ class RenewedRiskReporter:
                     if nc is None or nc.is_closed:
                         servers = nats_servers(self.nats_url)
                         nc = await nats.connect(
-                            servers, connect_timeout=2, max_reconnect_attempts=-1
+                            servers,
+                            connect_timeout=2,
+                            max_reconnect_attempts=-1,
+                            **natsurl.options(self.nats_url),
                         )
                     if nc.is_connected:
                         await self.report_pending(self._sender(nc))

@@ -97,6 +97,7 @@ class IntakeApplication(LanternApplication):
         super().__init__(env)
         #: seals student details and note texts with the student's own key (crypto-shredding)
         self.sealer = sealer
+        self._known_schools: frozenset[str] = frozenset()  # see knows_school
 
     def _seal(self, student_ref: str, text: str) -> str:
         return self.sealer.seal(student_ref, text) if self.sealer else text
@@ -269,8 +270,17 @@ class IntakeApplication(LanternApplication):
         return directory
 
     def knows_school(self, school_id: str) -> bool:
+        """Schools are only ever added, so a school seen once is known for good: a report
+        for it skips reading the directory (a store read on every report, 40% of intake's
+        time under load); an unknown one is looked up afresh, since another instance may
+        have added it."""
+        if school_id in self._known_schools:
+            return True
         directory = self.directory()
-        return directory is not None and directory.knows(school_id)
+        if directory is None:
+            return False
+        self._known_schools = frozenset(directory.schools)
+        return directory.knows(school_id)
 
     def schools(self) -> list[dict[str, str]]:
         directory = self.directory()
@@ -286,10 +296,14 @@ class IntakeApplication(LanternApplication):
             raise NotFound(f"no incident {incident_id}", field=field)
         return incident
 
+    def knows_student(self, student_ref: str) -> bool:
+        """Whether any report ever named this student (their file is opened by the first)."""
+        return self.exists(student_file_id(student_ref))
+
     def student_view(self, student_ref: str) -> dict[str, Any]:
         """The student's details and note texts, opened with their key (``[shredded]`` after)."""
         file_id = student_file_id(student_ref)
-        if not self.exists(file_id):
+        if not self.knows_student(student_ref):
             raise NotFound(f"no student {student_ref}", field="student_ref")
         opened = self.sealer.open if self.sealer else (lambda _, text: text)
         details: dict[str, str] = {}

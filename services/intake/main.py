@@ -40,8 +40,13 @@ def build(settings: Settings) -> ServiceProcess:
     )
     ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
     command = lambda name: subjects.command(INTAKE, name)  # noqa: E731
-    messaging.responders = nats_responders(ops, command, guard)
-    routes = [*http_routes(ops, guard), *docs.routes(INTAKE, ops)]
+    messaging.responders = nats_responders(
+        ops, command, guard, max_bytes=settings.max_request_bytes
+    )
+    routes = [
+        *http_routes(ops, guard, max_bytes=settings.max_request_bytes),
+        *docs.routes(INTAKE, ops),
+    ]
     return ServiceProcess(
         settings=settings,
         app=app,

@@ -27,6 +27,7 @@ from plumbing import care_team, privacy
 from plumbing.access import rules as access
 from plumbing.access.auth import Role
 from plumbing.access.rules import EVERYONE, STAFF, Resource
+from plumbing.domain import NotFound
 from plumbing.interface.commands import Context, Operation, Result
 from services.intake.application import Accepted, IntakeApplication
 from services.intake.domain.incident import Incident
@@ -80,6 +81,8 @@ def operations(app: IntakeApplication) -> list[Operation[Any]]:
     def shred(c: ShredStudentV1, ctx: Context) -> dict[str, Any]:
         if app.sealer is None:
             raise RuntimeError("no key store is configured")
+        if not app.knows_student(c.student_ref):  # nothing to shred: never "shredded: true"
+            raise NotFound(f"no student {c.student_ref}", field="student_ref")
         by = ctx.identity.subject if ctx.identity else ctx.trace.actor
         return privacy.shred_student(
             app, app.sealer, c.student_ref, reason=c.reason, by=by, at=ctx.now, trace=ctx.trace

@@ -1,7 +1,9 @@
 """Intake's domain events -> public integration events (a deliberate, minimal translation).
 
 Minimum necessary: a pseudonymous student reference, never names, notes or
-warning signs; a correction of a sensitive field goes out without its value.
+warning signs; a correction of a sensitive field goes out without its value;
+no free text: a reclassification's, correction's or cancellation's reason stays
+in the incident's record (the v2 events).
 Events that concern only intake (the student file, a screener override whose
 outcome the report already carries) are not published.
 """
@@ -12,13 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from events.intake import (
-    IncidentCancelledV1,
+    IncidentCancelledV2,
     IncidentClosedV1,
-    IncidentCorrectedV1,
+    IncidentCorrectedV2,
     IncidentNotedV1,
     IncidentReportedV1,
     ReportLinkedV1,
-    RiskReclassifiedV1,
+    RiskReclassifiedV2,
 )
 from events.subjects import Subjects
 from events.vocabulary import Category, RiskLevel
@@ -59,11 +61,10 @@ def translator(subjects: Subjects) -> Translator:
     def reclassified(e: Incident.Reclassified) -> Outgoing:
         return Outgoing(
             subjects.risk_reclassified,
-            RiskReclassifiedV1(
+            RiskReclassifiedV2(
                 incident_id=e.originator_id,
                 risk=RiskLevel(e.risk),
                 previous_risk=RiskLevel(e.previous_risk),
-                reason=e.reason,
                 by=e.by,
                 at=e.at,
             ),
@@ -72,11 +73,10 @@ def translator(subjects: Subjects) -> Translator:
     def corrected(e: Incident.Corrected) -> Outgoing:
         return Outgoing(
             subjects.incident_corrected,
-            IncidentCorrectedV1(
+            IncidentCorrectedV2(
                 incident_id=e.originator_id,
                 field=e.field,
                 value=None if e.sensitive else e.value,
-                reason=e.reason,
                 by=e.by,
                 at=e.at,
                 effective_at=e.effective_at,
@@ -91,7 +91,7 @@ def translator(subjects: Subjects) -> Translator:
     def cancelled(e: Incident.Cancelled) -> Outgoing:
         return Outgoing(
             subjects.incident_cancelled,
-            IncidentCancelledV1(incident_id=e.originator_id, reason=e.reason, by=e.by, at=e.at),
+            IncidentCancelledV2(incident_id=e.originator_id, by=e.by, at=e.at),
         )
 
     def closed(e: Incident.Closed) -> Outgoing:

@@ -31,8 +31,13 @@ def build(settings: Settings) -> ServiceProcess:
     )
     ops = [*operations(app), *guard.operations(), *operators.operations(messaging)]
     command = lambda name: subjects.command(RECORDS, name)  # noqa: E731
-    messaging.responders = nats_responders(ops, command, guard)
-    routes = [*http_routes(ops, guard), *docs.routes(RECORDS, ops)]
+    messaging.responders = nats_responders(
+        ops, command, guard, max_bytes=settings.max_request_bytes
+    )
+    routes = [
+        *http_routes(ops, guard, max_bytes=settings.max_request_bytes),
+        *docs.routes(RECORDS, ops),
+    ]
     return ServiceProcess(
         settings=settings,
         app=app,

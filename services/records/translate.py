@@ -20,6 +20,9 @@ from events import headers as h
 from events.codec import decode
 from services.records.domain.entries import ACCESS, EVENT, SYSTEM_ROLE, Entry
 
+#: A v2 intake event's reason is not on the wire: it stays in intake's record of the incident.
+AT_INTAKE = " (reason in intake's record)"
+
 #: Every tagged integration event records understands, by tag.
 KNOWN: dict[str, type[msgspec.Struct]] = {
     tag: kind
@@ -129,20 +132,26 @@ def _linked(m: intake.ReportLinkedV1, e: Envelope) -> Described:
     return Described("report_linked", f"Another report linked ({m.risk} risk)", m.at)
 
 
-def _reclassified(m: intake.RiskReclassifiedV1, e: Envelope) -> Described:
+def _reclassified(
+    m: intake.RiskReclassifiedV1 | intake.RiskReclassifiedV2, e: Envelope
+) -> Described:
+    why = f": {m.reason}" if isinstance(m, intake.RiskReclassifiedV1) else AT_INTAKE
     return Described(
         "risk_reclassified",
-        f"Risk {m.previous_risk} -> {m.risk}: {m.reason}",
+        f"Risk {m.previous_risk} -> {m.risk}{why}",
         m.at,
         actor=m.by,
     )
 
 
-def _corrected(m: intake.IncidentCorrectedV1, e: Envelope) -> Described:
+def _corrected(
+    m: intake.IncidentCorrectedV1 | intake.IncidentCorrectedV2, e: Envelope
+) -> Described:
     value = "(value withheld)" if m.value is None else repr(m.value)
+    why = f": {m.reason}" if isinstance(m, intake.IncidentCorrectedV1) else AT_INTAKE
     return Described(
         "incident_corrected",
-        f"Corrected {m.field} to {value}, effective {m.effective_at.isoformat()}: {m.reason}",
+        f"Corrected {m.field} to {value}, effective {m.effective_at.isoformat()}{why}",
         m.at,
         actor=m.by,
         effective_at=m.effective_at,
@@ -153,8 +162,11 @@ def _noted(m: intake.IncidentNotedV1, e: Envelope) -> Described:
     return Described("incident_noted", "Note added", m.at, actor=m.by)
 
 
-def _cancelled(m: intake.IncidentCancelledV1, e: Envelope) -> Described:
-    return Described("incident_cancelled", f"Cancelled: {m.reason}", m.at, actor=m.by)
+def _cancelled(
+    m: intake.IncidentCancelledV1 | intake.IncidentCancelledV2, e: Envelope
+) -> Described:
+    why = f": {m.reason}" if isinstance(m, intake.IncidentCancelledV1) else AT_INTAKE
+    return Described("incident_cancelled", f"Cancelled{why}", m.at, actor=m.by)
 
 
 def _closed(m: intake.IncidentClosedV1, e: Envelope) -> Described:
@@ -196,8 +208,11 @@ def _escalated(m: dispatch.DispatchEscalatedV1, e: Envelope) -> Described:
     )
 
 
-def _status(m: dispatch.DispatchStatusChangedV1, e: Envelope) -> Described:
-    to = f" to {m.handed_off_to}" if m.handed_off_to else ""
+def _status(
+    m: dispatch.DispatchStatusChangedV1 | dispatch.DispatchStatusChangedV2, e: Envelope
+) -> Described:
+    handed_to = m.handed_off_to if isinstance(m, dispatch.DispatchStatusChangedV1) else ""
+    to = f" to {handed_to}" if handed_to else ""
     return Described(
         "dispatch_status_changed",
         f"{m.responder_id}: {m.status.replace('_', ' ')}{to}",
@@ -300,9 +315,12 @@ _DESCRIBE: dict[type[Any], Describe] = {
     intake.IncidentReportedV1: _reported,
     intake.ReportLinkedV1: _linked,
     intake.RiskReclassifiedV1: _reclassified,
+    intake.RiskReclassifiedV2: _reclassified,
     intake.IncidentCorrectedV1: _corrected,
+    intake.IncidentCorrectedV2: _corrected,
     intake.IncidentNotedV1: _noted,
     intake.IncidentCancelledV1: _cancelled,
+    intake.IncidentCancelledV2: _cancelled,
     intake.IncidentClosedV1: _closed,
     dispatch.ResponderAssignedV1: _assigned,
     dispatch.NoResponderEligibleV1: _no_responder,
@@ -310,6 +328,7 @@ _DESCRIBE: dict[type[Any], Describe] = {
     dispatch.DispatchDeclinedV1: _declined,
     dispatch.DispatchEscalatedV1: _escalated,
     dispatch.DispatchStatusChangedV1: _status,
+    dispatch.DispatchStatusChangedV2: _status,
     dispatch.ResponderPagedV1: _paged,
     dispatch.NotificationDeliveryV1: _delivery,
     followup.PlanOpenedV1: _plan_opened,

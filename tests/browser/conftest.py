@@ -9,7 +9,6 @@ a real OpenID Connect server on a free port.
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import signal
@@ -25,6 +24,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from lantern import runfile
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -35,7 +36,14 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+_ROOT = Path(__file__).resolve().parents[2]
+#: A test run keeps its screenshots out of the tracked tree (a clean checkout stays clean);
+#: ``LANTERN_UPDATE_SHOTS=1 make browser`` refreshes the README's pictures in docs/console/.
+SHOTS = (
+    _ROOT / "docs" / "console"
+    if os.environ.get("LANTERN_UPDATE_SHOTS") == "1"
+    else _ROOT / ".lantern" / "screenshots"
+)
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -68,7 +76,7 @@ class System:
     seen: dict[str, list[dict[str, str]]]
 
     def info(self) -> dict[str, Any]:
-        info: dict[str, Any] = json.loads((self.data_dir / "run.json").read_text())
+        info: dict[str, Any] = runfile.read(self.data_dir)
         return info
 
 
@@ -128,7 +136,7 @@ def system(
         assert up.poll() is None, (data_dir / "up.log").read_text()
         assert time.monotonic() < deadline, "lantern up did not become ready"
         time.sleep(0.1)
-    info = json.loads((data_dir / "run.json").read_text())
+    info = runfile.read(data_dir)  # nats_url with the operator's credentials
     try:
         yield System(data_dir, info["http_url"], info["nats_url"], idp[0], idp[1])
     finally:

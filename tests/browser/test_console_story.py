@@ -9,7 +9,8 @@ board open,
    shows the state before and after it;
 4. the compliance officer's audit page lists the reads made along the way.
 Every page visited passes axe-core with no serious or critical violation, and is saved
-as a screenshot at phone and desktop width (docs/console/).
+as a screenshot at phone and desktop width (.lantern/screenshots/; docs/console/ with
+LANTERN_UPDATE_SHOTS=1).
 """
 
 from __future__ import annotations

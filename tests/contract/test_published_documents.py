@@ -34,6 +34,7 @@ from events.subjects import (
     commands,
 )
 from lantern.services import builder
+from plumbing.access import keys
 from plumbing.interface import openapi
 from plumbing.interface.process import ServiceProcess
 from plumbing.settings import Settings
@@ -49,7 +50,13 @@ def processes() -> Iterator[dict[str, ServiceProcess]]:
     with tempfile.TemporaryDirectory() as scratch:
         built = {
             name: builder(name)(
-                Settings(service=name, data_dir=Path(scratch), store="memory", auth_secret="t")
+                Settings(
+                    service=name,
+                    data_dir=Path(scratch),
+                    store="memory",
+                    jwks=str(keys.dev_keys(Path(scratch))[1]),
+                    dev_mode=True,
+                )
             )
             for name in STORES  # the services with an API (the console is a web app)
         }

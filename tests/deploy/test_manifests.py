@@ -131,6 +131,10 @@ def test_each_service_runs_twice_ready_on_readyz_as_its_own_nats_user(service: s
     assert [u.split("@")[1] for u in urls] == [f"{n}.nats:{CLIENT_PORT}" for n in NODES]
     assert all(u.startswith(f"nats://{service}:") for u in urls)  # its own user, every node
     assert {"configMapRef": {"name": "lantern-settings"}} in container["envFrom"]
+    # identity tokens are verified with the public keys the JWKS setting points to
+    (mount,) = container["volumeMounts"]
+    assert settings()["LANTERN_JWKS"].startswith(mount["mountPath"] + "/")
+    assert pod["volumes"] == [{"name": mount["name"], "configMap": {"name": "lantern-jwks"}}]
     assert {"secretRef": {"name": "lantern-keys"}} in container["envFrom"]
 
     served = compose()["services"][service]

@@ -430,3 +430,28 @@ def test_the_student_file_is_not_an_incident(intake: IntakeApplication) -> None:
 
 def test_schools_are_listed_with_id_and_name(intake: IntakeApplication) -> None:
     assert intake.schools() == [{"id": "s0", "name": "School Zero"}]
+
+
+def test_a_school_another_instance_added_is_known_at_once(tmp_path: Any) -> None:
+    """Two instances on one store: the reading instance has already seen the directory."""
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(tmp_path / "intake.sqlite"),
+    }
+    reading, adding = IntakeApplication(env=env), IntakeApplication(env=env)
+    try:
+        adding.add_school(AddSchoolV1(school_id="s0", name="School Zero"), trace=TRACE)
+        reading.report_incident(command(student_ref="stu-a"), at=NOW, trace=TRACE)
+
+        adding.add_school(AddSchoolV1(school_id="s1", name="School One"), trace=TRACE)
+
+        accepted = reading.report_incident(
+            command(school_id="s1", student_ref="stu-b"), at=NOW, trace=TRACE
+        )
+        assert adding.exists(accepted.incident_id)
+        with pytest.raises(Invalid) as refused:
+            reading.report_incident(command(school_id="s9"), at=NOW, trace=TRACE)
+        assert refused.value.field == "school_id"
+    finally:
+        reading.close()
+        adding.close()

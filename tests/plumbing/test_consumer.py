@@ -11,7 +11,8 @@ is filled; and a duplicate changes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -117,6 +118,17 @@ class Rig:
 
 @pytest.fixture
 async def rig(nats_url: str, subjects: Subjects, clean_streams: None) -> AsyncIterator[Rig]:
+    async with running_rig(nats_url, subjects) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def running_rig(
+    nats_url: str,
+    subjects: Subjects,
+    before: Callable[[Upstream], Awaitable[None]] | None = None,
+) -> AsyncIterator[Rig]:
+    """The probe consuming intake's stream; ``before`` publishes what is there at its start."""
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await provision(js, subjects)
@@ -124,6 +136,9 @@ async def rig(nats_url: str, subjects: Subjects, clean_streams: None) -> AsyncIt
     app = Probe(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     behaviour = Behaviour()
     one_partition = Subjects(subjects.prefix, partitions=1)
+    upstream = Upstream(js, one_partition, INTAKE)
+    if before is not None:
+        await before(upstream)
     feed = Feed(
         consumer=PROBE,
         name=f"{PROBE}-from-{INTAKE}",
@@ -138,12 +153,14 @@ async def rig(nats_url: str, subjects: Subjects, clean_streams: None) -> AsyncIt
     stop = asyncio.Event()
     task = asyncio.create_task(host.run(stop))
     await eventually(lambda: _true(bool(host.lanes)), timeout=15)
-    yield Rig(app, host, behaviour, Upstream(js, one_partition, INTAKE), js, subjects)
-    stop.set()
-    await asyncio.wait_for(task, 15)
-    app.close()
-    await js.delete_stream(subjects.dlq_stream(PROBE))
-    await nc.close()
+    try:
+        yield Rig(app, host, behaviour, upstream, js, subjects)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        app.close()
+        await js.delete_stream(subjects.dlq_stream(PROBE))
+        await nc.close()
 
 
 async def _true(value: bool) -> bool:
@@ -236,6 +253,29 @@ async def test_a_hole_holds_the_lane_until_it_is_filled_and_order_is_kept(rig: R
 
     assert await eventually(lambda: _true(rig.applied() == ["first", "second"]), timeout=10)
     assert await rig.parked() == []
+
+
+async def test_older_messages_redelivered_behind_newer_ones_in_one_batch_are_all_applied(
+    nats_url: str, subjects: Subjects, clean_streams: None
+) -> None:
+    """After a lease moves or an ack wait runs out, a batch holds a lane out of stream order."""
+
+    async def out_of_order(upstream: Upstream) -> None:
+        for position, school in ((3, "third"), (1, "first"), (4, "fourth"), (2, "second")):
+            await upstream.publish(
+                upstream.subjects.incident_reported,
+                report(school),
+                headers={
+                    h.POSITION: str(position),
+                    h.PREVIOUS: str(position - 1),
+                    h.MSG_ID: f"m{position}",
+                },
+            )
+
+    async with running_rig(nats_url, subjects, before=out_of_order) as rig:
+        await eventually(lambda: _true(len(rig.applied()) == 4), timeout=10)
+        assert rig.applied() == ["first", "second", "third", "fourth"]
+        assert await rig.parked() == []
 
 
 V1 = "intake.incident_reported.v1"

@@ -25,6 +25,7 @@ def test_a_commit_by_another_application_wakes_the_listener(pg_schema: str, tmp_
         store="postgres",
         postgres_dsn=PG_DSN,
         postgres_schema=pg_schema,
+        dev_mode=True,
     )
     listener_app = IntakeApplication(env=store_env(settings))
     writer_app = IntakeApplication(env=store_env(settings))  # "another process" on the store

@@ -7,14 +7,22 @@ service over HTTP and over NATS request-reply.  A role outside the rules gets
 refused for access (the reply may still be a domain answer such as 409).  Then
 the per-resource rules: another school's supervisor, a responder who was not
 dispatched and another reporter are refused, and every refusal is audited.
+
+Issue 9 adds: every roster write is scoped to the supervisor's schools like a
+read; acting as someone else is refused (403 naming the field) or, for an
+administrator and a service's delegation, recorded "on behalf of"; a
+break-the-glass grant is capped by the caller's token and the policy and
+cannot ask for another; and a key rotation keeps both keys valid at once.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -22,7 +30,8 @@ import nats
 import pytest
 
 from events.subjects import DISPATCH, FOLLOWUP, INTAKE, RECORDS, Subjects
-from plumbing.access.auth import AUTH_HEADER
+from plumbing.access import auth, keys
+from plumbing.access.auth import AUTH_HEADER, Grant
 from plumbing.interface.commands import Operation
 from plumbing.interface.guard import Guard
 from plumbing.timers import system_clock
@@ -113,6 +122,9 @@ ALLOWED: dict[str, set[str]] = {
 }
 #: Request fields that name the caller (a reporter or responder must name themselves).
 SELF_FIELDS = ("by", "responder_id", "reporter_id", "owner_id")
+#: Roster writes name a responder of the world (r-a at s0), not the caller.
+ROSTER_WRITES = {"set_availability", "add_override", "swap_shift", "revoke_calendar_feed"}
+RESPONDER_FIELDS = ("responder_id", "from_responder_id", "to_responder_id")
 ROSTER = [
     {"responder_id": "r-a", "name": "A", "role": "counselor", "schools": ["s0"]},
     {"responder_id": "r-b", "name": "B", "role": "counselor", "schools": ["s1"]},
@@ -229,11 +241,12 @@ def _value(name: str, t: Any, ids: dict[str, str]) -> Any:
 def operations(harness: Harness, service: str) -> list[Operation[Any]]:
     """The service's operation registry, as its composition root builds it."""
     app: Any = harness.running[service].process.app
-    shared = Guard(app=app, service=service, secret=b"unused").operations()
+    verifier = auth.Verifier(keys.KeySet(str(harness.jwks_path())))
+    shared = Guard(app=app, service=service, verifier=verifier).operations()
     if service == INTAKE:
         return [*intake_ops(app), *shared]
     if service == DISPATCH:
-        feeds = CalendarFeedService(app, harness.subjects, harness.nats_url, lambda _: {})
+        feeds = CalendarFeedService(app, harness.subjects, harness.nats_url, {})
         return [*dispatch_ops(app), *feeds.operations(), *shared]
     if service == RECORDS:
         return [*records_ops(app), *shared]
@@ -265,6 +278,8 @@ async def test_every_role_on_every_operation_over_http_and_nats_follows_the_rule
                 seen.add(op.name)
                 for role in sorted(ALL):
                     body = example(op.kind, WHO[role], ids)
+                    if op.name in ROSTER_WRITES:
+                        body.update({f: "r-a" for f in RESPONDER_FIELDS if f in body})
                     path, payload = path_of(op, body)
                     http, reply = await harness.call(
                         op.method, service, path, payload or None, token=tokens[role]
@@ -368,3 +383,238 @@ async def test_a_supervisor_sees_figures_of_their_schools_only(
     everyone, _ = await harness.call("GET", "followup", "/measures", token=compliance)
 
     assert (own, other, district, everyone) == (200, 403, 403, 200)
+
+
+# -- issue 9: every write scoped, acting as someone else, break-the-glass, key rotation ---------
+async def both(
+    harness: Harness,
+    nc: Any,
+    subjects: Subjects,
+    service: str,
+    op: str,
+    body: dict[str, Any],
+    token: str,
+) -> tuple[tuple[int, Any], tuple[int, Any]]:
+    """The same request over HTTP and over NATS request-reply: (status, reply) of each."""
+    operation = next(o for o in operations(harness, service) if o.name == op)
+    path, payload = path_of(operation, body)
+    http = await harness.call(operation.method, service, path, payload or None, token=token)
+    answer = await nc.request(
+        subjects.command(service, op),
+        msgspec.json.encode(body),
+        timeout=5,
+        headers={AUTH_HEADER: f"Bearer {token}"},
+    )
+    reply = msgspec.json.decode(answer.data)
+    return http, (check_nats_reply(service, op, answer.headers or {}, reply), reply)
+
+
+SOON = {"start": "2030-01-01T08:00:00+00:00", "end": "2030-01-01T12:00:00+00:00", "reason": "x"}
+
+
+async def test_a_supervisor_changes_the_roster_only_of_responders_at_their_schools(
+    world: tuple[Harness, dict[str, str]], nats_url: str, subjects: Subjects
+) -> None:
+    harness, _ = world
+    maple = harness.token("sup-1", S, ("s1",))  # r-b works at s1, r-a at s0
+    writes: list[tuple[str, dict[str, Any]]] = [
+        ("set_availability", {"responder_id": "r-a", "available": False, "reason": "x"}),
+        ("add_override", {"responder_id": "r-a", "on_call": True, **SOON}),
+        ("swap_shift", {"from_responder_id": "r-b", "to_responder_id": "r-a", **SOON}),
+        ("swap_shift", {"from_responder_id": "r-a", "to_responder_id": "r-b", **SOON}),
+        ("revoke_calendar_feed", {"responder_id": "r-a"}),
+        ("set_availability", {"responder_id": "nobody", "available": False, "reason": "x"}),
+    ]
+    nc = await nats.connect(nats_url)
+    try:
+        for op, body in writes:
+            for status, reply in await both(harness, nc, subjects, DISPATCH, op, body, maple):
+                assert (status, reply["field"]) == (403, "authorization"), (op, body, reply)
+        # their own responder: allowed, on both interfaces
+        own = {"responder_id": "r-b", "available": True, "reason": "back"}
+        for status, reply in await both(
+            harness, nc, subjects, DISPATCH, "set_availability", own, maple
+        ):
+            assert status == 200, reply
+    finally:
+        await nc.close()
+    _, roster = await harness.call("GET", "dispatch", "/roster/responders")
+    assert next(r for r in roster if r["responder_id"] == "r-a")["available"] is True
+
+
+async def test_acting_as_someone_else_is_refused_naming_the_field(
+    world: tuple[Harness, dict[str, str]], nats_url: str, subjects: Subjects
+) -> None:
+    harness, ids = world
+    report = {
+        "school_id": "s0",
+        "student_ref": "stu-9",
+        "categories": ["acute_distress"],
+        "risk": "low",
+        "reporter_id": "t-1",
+    }
+    note = {"incident_id": ids["incident_id"], "text": "seen at lunch", "by": "lead-sage"}
+    cases: list[tuple[str, str, str, dict[str, Any], str]] = [
+        (harness.token("sup-0", S, ("s0",)), INTAKE, "report_incident", report, "reporter_id"),
+        (harness.token("sup-0", S, ("s0",)), INTAKE, "add_note", note, "by"),
+        (harness.token("r-a", P, ("s0",)), INTAKE, "add_note", note, "by"),
+        (harness.token("t-2", R), INTAKE, "report_incident", report, "reporter_id"),
+    ]
+    nc = await nats.connect(nats_url)
+    try:
+        for token, service, op, body, field in cases:
+            for status, reply in await both(harness, nc, subjects, service, op, body, token):
+                assert (status, reply["field"]) == (403, field), (op, reply)
+    finally:
+        await nc.close()
+
+
+async def test_an_administrator_or_a_delegation_acting_for_someone_is_recorded_on_their_behalf(
+    world: tuple[Harness, dict[str, str]],
+) -> None:
+    harness, ids = world
+    delegation = harness.settings(FOLLOWUP).service_token  # report_incident only
+    body = {
+        "school_id": "s0",
+        "student_ref": "stu-8",
+        "categories": ["acute_distress"],
+        "risk": "low",
+        "reporter_id": "r-a",
+    }
+    status, _ = await harness.call("POST", "intake", "/incidents", body, token=delegation)
+    assert status == 201
+    status, _ = await harness.call(
+        "POST", "intake", "/incidents", {**body, "student_ref": "stu-7", "reporter_id": "t-1"}
+    )
+    assert status == 201  # the default identity: an administrator
+    # the delegation opens nothing else
+    for method, path in (("GET", f"/incidents/{ids['incident_id']}"), ("GET", "/schools")):
+        assert (await harness.call(method, "intake", path, token=delegation))[0] == 403
+    assert (await harness.call("GET", "followup", "/plans", token=delegation))[0] == 403
+
+    async def recorded() -> list[tuple[str, str]] | None:
+        _, rows = await harness.call("GET", "records", "/audit?action=report_incident")
+        found = [(r["actor"], r["purpose"]) for r in rows if r["purpose"].startswith("on behalf")]
+        return found if len(found) >= 2 else None
+
+    assert sorted(await eventually(recorded, 15)) == [
+        ("service:followup", "on behalf of r-a; "),
+        ("test-admin", "on behalf of t-1; "),
+    ]
+
+
+async def test_break_the_glass_never_outlives_the_caller_and_never_chains(
+    world: tuple[Harness, dict[str, str]],
+) -> None:
+    harness, ids = world
+    now = datetime.now(UTC)
+    short = harness.token("r-b", P, ("s1",), ttl=timedelta(minutes=2))
+    status, granted = await harness.break_glass(short, {"reason": "student missing", "minutes": 60})
+    assert status == 201
+    until = datetime.fromisoformat(granted["until"])
+    assert until <= now + timedelta(minutes=2, seconds=1)  # not 60 minutes: the token's end
+    long_token = harness.token("r-b", P, ("s1",), ttl=timedelta(hours=8))
+    status, granted = await harness.break_glass(
+        long_token, {"reason": "student missing", "minutes": 60}
+    )
+    assert datetime.fromisoformat(granted["until"]) <= now + timedelta(minutes=61)
+    # the grant opens the incident, but cannot ask for another grant
+    grant = granted["token"]
+    assert (await harness.call("GET", "intake", f"/incidents/{ids['incident_id']}", token=grant))[
+        0
+    ] == 200
+    status, refused = await harness.break_glass(grant, {"reason": "again", "minutes": 60})
+    assert (status, refused["field"]) == (403, "authorization")
+    assert "cannot ask for another" in refused["error"]
+
+
+async def test_break_the_glass_is_capped_by_the_district_policy(
+    subjects: Subjects, nats_url: str, tmp_path: Any, clean_streams: None
+) -> None:
+    harness = Harness(subjects, nats_url, {"store": "sqlite", "data_dir": str(tmp_path)})
+    harness.break_glass_max_minutes = 10
+    await harness.start(INTAKE)
+    try:
+        now = datetime.now(UTC)
+        token = harness.token("r-b", P, ("s1",))
+        status, granted = await harness.break_glass(token, {"reason": "missing", "minutes": 45})
+        assert status == 201
+        assert datetime.fromisoformat(granted["until"]) <= now + timedelta(minutes=10, seconds=1)
+        # a longer grant from a careless issuer is refused by the service itself
+        long = harness.token(
+            "r-b", P, ("s1",), grant=Grant("missing", now + timedelta(minutes=45), "a-1")
+        )
+        assert (await harness.call("GET", "intake", "/schools", token=long))[0] == 401
+    finally:
+        await harness.stop_all()
+
+
+async def test_a_rotated_key_and_the_old_one_are_both_honoured_until_the_old_is_withdrawn(
+    world: tuple[Harness, dict[str, str]],
+) -> None:
+    harness, _ = world
+    data_dir = Path(harness.store["data_dir"])
+    old_token = harness.token("adm-1", A)
+    new_kid = keys.rotate(data_dir / keys.DEV_PRIVATE_KEY, data_dir / keys.DEV_JWKS)
+    rotated = auth.Issuer(keys.load_private_key(data_dir / keys.DEV_PRIVATE_KEY))
+    assert rotated.kid == new_kid
+    new_token = rotated.issue(subject="adm-1", role=A)
+    reads = {
+        INTAKE: "/schools",
+        DISPATCH: "/roster/responders",
+        FOLLOWUP: "/resources",
+        RECORDS: "/audit?limit=1",
+    }
+    for service, path in reads.items():  # the running services, not restarted
+        for token in (old_token, new_token):
+            assert (await harness.call("GET", service, path, token=token))[0] == 200, service
+
+    jwks = data_dir / keys.DEV_JWKS
+    document = json.loads(jwks.read_text())
+    document["keys"] = [k for k in document["keys"] if k["kid"] == new_kid]
+    jwks.write_text(json.dumps(document))
+    assert (await harness.call("GET", "intake", "/schools", token=new_token))[0] == 200
+    status, body = await harness.call("GET", "intake", "/schools", token=old_token)
+    assert (status, body["field"]) == (401, "authorization")
+
+
+#: Commands a supervisor may send that touch no school's resources.
+UNSCOPED = {"record_refusal", "break_glass"}
+
+
+async def test_every_command_a_supervisor_may_send_is_refused_for_another_school(
+    world: tuple[Harness, dict[str, str]], nats_url: str, subjects: Subjects
+) -> None:
+    """The world is all at s0; sup-1 supervises s1: every write is refused, on both interfaces."""
+    harness, ids = world
+    ids = dict(ids)
+    for op_name in ("add_resource", "propose_referral", "grant_consent"):  # s0's items too
+        op = next(o for o in operations(harness, FOLLOWUP) if o.name == op_name)
+        path, payload = path_of(op, example(op.kind, "adm-1", ids))
+        status, made = await harness.call(op.method, FOLLOWUP, path, payload)
+        assert status in (200, 201), (op_name, made)
+        ids.update({k: str(v) for k, v in made.items() if k.endswith("_id") and k not in ids})
+    maple = harness.token("sup-1", S, ("s1",))
+    nc = await nats.connect(nats_url)
+    checked: set[str] = set()
+    wrong: list[str] = []
+    try:
+        for service in (INTAKE, DISPATCH, FOLLOWUP, RECORDS):
+            for op in operations(harness, service):
+                kind = op.access.kind if op.access else "command"
+                if kind != "command" or S not in ALLOWED[op.name] or op.name in UNSCOPED:
+                    continue
+                body = example(op.kind, "sup-1", ids)
+                if op.name in ROSTER_WRITES:
+                    body.update({f: "r-a" for f in RESPONDER_FIELDS if f in body})
+                for status, reply in await both(
+                    harness, nc, subjects, service, op.name, body, maple
+                ):
+                    if (status, reply.get("field")) != (403, "authorization"):
+                        wrong.append(f"{service}.{op.name}: {status} {reply}")
+                checked.add(op.name)
+    finally:
+        await nc.close()
+    assert not wrong, "\n".join(wrong)
+    assert {"set_availability", "add_override", "swap_shift", "add_note"} <= checked
+    assert len(checked) >= 25, sorted(checked)

@@ -245,3 +245,39 @@ def test_json_into_a_reader_that_stops_after_one_line_ends_quietly(system: Path)
         )
         assert pipeline.stdout.splitlines()[-1] == "status 0", reader
         assert pipeline.stderr == "", reader
+
+
+def test_development_keys_the_signing_key_stays_with_the_issuers(system: Path) -> None:
+    """`up` makes an Ed25519 key pair; services get the JWKS path, the console also the key."""
+    import jwt
+
+    key, jwks = system / "issuer.key", system / "jwks.json"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    published = json.loads(jwks.read_text())["keys"]
+    assert [sorted(k) for k in published] == [["alg", "crv", "kid", "kty", "use", "x"]]
+    supervisor = json.loads((system / "run.json").read_text())["supervisor_pid"]
+    children: dict[str, dict[str, str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == supervisor and b"serve" in argv:
+            name = argv[argv.index(b"serve") + 1].decode()
+            pairs = (e.decode().partition("=") for e in environ if b"=" in e)
+            children[name] = {k: v for k, _, v in pairs}
+    assert set(children) == {"intake", "dispatch", "followup", "records", "console"}
+    for name, env in children.items():
+        assert env["LANTERN_JWKS"] == str(jwks), name
+        assert ("LANTERN_SIGNING_KEY" in env) is (name == "console"), name
+        delegated = env.get("LANTERN_SERVICE_TOKEN", "")
+        assert bool(delegated) is (name in ("dispatch", "followup")), name
+        if delegated:
+            claims = jwt.decode(delegated, options={"verify_signature": False})
+            assert (claims["role"], claims["sub"]) == ("service", f"service:{name}")
+
+    minted = as_json(lantern(system, "token", "--service", "followup", "--ttl", "5", "--json"))
+    claims = jwt.decode(minted["token"], options={"verify_signature": False})
+    assert (minted["role"], claims["ops"]) == ("service", ["report_incident"])

@@ -107,8 +107,8 @@ def test_a_nats_url_may_list_every_node_of_a_cluster() -> None:
 
 
 def test_logs_never_show_the_password_of_any_node() -> None:
-    from plumbing.messaging.host import _redacted
+    from plumbing.redaction import redact
 
-    shown = _redacted("nats://dispatch:secret1@n0:4222,nats://dispatch:secret2@n1:4222")
+    shown = redact("nats://dispatch:secret1@n0:4222,nats://dispatch:secret2@n1:4222")
     assert "secret" not in shown
-    assert shown.count("[credentials]@") == 2
+    assert shown.count("n0:4222") == shown.count("n1:4222") == 1

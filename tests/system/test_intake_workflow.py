@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import msgspec
 import nats
 import pytest
@@ -23,12 +26,11 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from events import headers as h
-from events.intake import IncidentCancelledV1, IncidentReportedV1, ReportLinkedV1
+from events.intake import IncidentCancelledV2, IncidentReportedV1, ReportLinkedV1
 from events.subjects import INTAKE, Subjects
 from lantern import runfile
-from plumbing.access.auth import DEV_SECRET_FILE
 from services.intake.application import IntakeApplication
-from tests.harness import TEST_AUTH_SECRET, Harness, admin_headers, eventually
+from tests.harness import Harness, admin_headers, eventually, install_keys
 from tests.replies import check_nats_reply
 
 pytestmark = pytest.mark.system
@@ -217,12 +219,11 @@ async def test_cancelling_publishes_the_cancellation_and_frees_the_student(
         subjects.incident_cancelled,
         subjects.incident_reported,
     ]
-    cancelled = msgspec.json.decode(messages[1][1], type=IncidentCancelledV1)
-    assert (str(cancelled.incident_id), cancelled.reason, cancelled.by) == (
-        incident_id,
-        "false alarm",
-        "lead-1",
-    )
+    cancelled = msgspec.json.decode(messages[1][1], type=IncidentCancelledV2)
+    assert (str(cancelled.incident_id), cancelled.by) == (incident_id, "lead-1")
+    assert b"false alarm" not in messages[1][1]  # the reason stays in intake's record
+    _, view = await harness.call("GET", "intake", f"/incidents/{incident_id}")
+    assert view["cancelled"]["reason"] == "false alarm"
     assert again["linked"] is False
     assert again["incident_id"] != incident_id
 
@@ -318,11 +319,13 @@ def cli_dir(harness: Harness, tmp_path: Path) -> Path:
     runfile.write(
         data_dir, {"nats_url": harness.nats_url, "http_url": url, "services": {"intake": url}}
     )
-    (data_dir / DEV_SECRET_FILE).write_text(TEST_AUTH_SECRET)  # the CLI's dev identity
+    install_keys(data_dir)  # the CLI's dev identity: signed with the test issuer's key
     return data_dir
 
 
-async def lantern(data_dir: Path, *args: str) -> tuple[int, Any, Any]:
+async def lantern(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, Any, Any]:
     """Run the real CLI in a subprocess (off the loop, so the service keeps serving)."""
     done = await asyncio.to_thread(
         subprocess.run,
@@ -331,6 +334,7 @@ async def lantern(data_dir: Path, *args: str) -> tuple[int, Any, Any]:
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     out = json.loads(done.stdout) if done.stdout.strip() else None
     err = json.loads(done.stderr) if done.stderr.strip() else None
@@ -375,6 +379,29 @@ async def test_the_cli_reports_links_and_changes_an_incident(cli_dir: Path) -> N
     code, _, refused = await lantern(cli_dir, "close", incident_id, "--as", "lead-1")
     assert code == 1
     assert refused == {"error": "incident is cancelled", "field": "state"}
+
+
+async def test_the_cli_breaks_the_glass_in_two_steps_capped_by_its_own_token(
+    cli_dir: Path,
+) -> None:
+    """Intake records the grant; the CLI, holding the issuer's key, signs its token."""
+    me = {"LANTERN_AS": "r-z", "LANTERN_ROLE": "responder", "LANTERN_SCHOOLS": "s9"}
+    asked = datetime.now(UTC)
+    code, granted, err = await lantern(
+        cli_dir, "break-glass", "--reason", "student missing", "--minutes", "60", env=me
+    )
+    assert code == 0, err
+    claims = jwt.decode(granted["token"], options={"verify_signature": False})
+    assert (claims["sub"], claims["bg"]["audit_id"]) == ("r-z", granted["audit_id"])
+    assert claims["exp"] == claims["bg"]["until"]
+    # the CLI's dev identity lives 10 minutes: so does the grant, not the 60 asked for
+    assert claims["exp"] <= (asked + timedelta(minutes=10, seconds=5)).timestamp()
+
+    code, _, refused = await lantern(
+        cli_dir, "break-glass", "--reason", "again", env={"LANTERN_TOKEN": granted["token"]}
+    )
+    assert code != 0
+    assert refused["field"] == "authorization"
 
 
 @pytest.mark.parametrize(

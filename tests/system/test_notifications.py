@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,8 @@ async def test_a_page_is_delivered_by_webhook_and_e_mail_and_the_outcomes_are_ev
     assert payload["incident_id"] == body["incident_id"]
     assert payload["message"] == "Open Lantern to view"
     assert headers["Idempotency-Key"].startswith("dispatch/")
+    assert payload["ack_deadline"].endswith("Z")  # RFC 3339 in UTC, as every time Lantern writes
+    datetime.fromisoformat(payload["ack_deadline"])
     mail = inbox.messages[0]
     assert mail.rcpt_tos == ["co-a@district.example"]
     for text in (json.dumps(payload).encode(), mail.content):

@@ -19,7 +19,7 @@ import pytest
 from events.subjects import INTAKE, Subjects
 from lantern.natsserver import free_port
 from services.dispatch.domain.response import IncidentResponse
-from tests.harness import TEST_AUTH_SECRET, Harness, admin_headers, eventually
+from tests.harness import Harness, admin_headers, eventually, install_keys
 from tests.nats_process import OwnNats
 
 pytestmark = [pytest.mark.system, pytest.mark.faults]
@@ -97,7 +97,7 @@ async def test_intake_killed_between_storing_and_publishing_delivers_exactly_onc
         "LANTERN_NATS_URL": own_nats.url,
         "LANTERN_PREFIX": subjects.prefix,
         "LANTERN_DATA_DIR": str(tmp_path / "intake"),
-        "LANTERN_AUTH_SECRET": TEST_AUTH_SECRET,
+        "LANTERN_JWKS": str(install_keys(tmp_path / "intake")),
         "LANTERN_STORE": store["store"],
         "LANTERN_POSTGRES_DSN": store.get("postgres_dsn", ""),
         "LANTERN_POSTGRES_SCHEMA": store.get("postgres_schema", ""),

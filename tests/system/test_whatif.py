@@ -77,7 +77,7 @@ def test_the_demo_morning_replays_exactly_and_the_cli_compares_another_policy(
     )
     assert morning.returncode == 0, morning.stderr[-3000:]
 
-    with reading.offline(Settings(service="dispatch", data_dir=tmp_path)) as history:
+    with reading.offline(Settings(service="dispatch", data_dir=tmp_path, dev_mode=True)) as history:
         result = replay(history)
     assert len(result.incidents) == 20
     different = divergences(result)

@@ -26,7 +26,7 @@ import anyio
 from eventsourcing.application import AggregateNotFoundError
 
 from plumbing import logs
-from plumbing.domain import Trace
+from plumbing.domain import Trace, rfc3339
 from plumbing.interface.requests import utcnow
 from plumbing.messaging.progress import Progress, progress_id
 from plumbing.messaging.relay import event_identity
@@ -118,7 +118,7 @@ class Notifier:
             email=responder.email if responder else "",
             school_id=response.school_id,
             risk=response.risk,
-            ack_deadline=event.ack_deadline.isoformat() if event.ack_deadline else None,
+            ack_deadline=rfc3339(event.ack_deadline) if event.ack_deadline else None,
         )
         trace = Trace(
             actor="service:dispatch-notifier",
