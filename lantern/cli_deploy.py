@@ -26,6 +26,7 @@ from lantern.cli_support import EXIT_INPUT, EXIT_UNREACHABLE, AddCommand, CliErr
 
 def cmd_apply(args: argparse.Namespace) -> None:
     from events.subjects import Subjects
+    from plumbing.messaging import natsurl
     from plumbing.messaging.deployment import Topology, apply
     from plumbing.settings import nats_servers
 
@@ -46,6 +47,7 @@ def cmd_apply(args: argparse.Namespace) -> None:
             allow_reconnect=False,
             max_reconnect_attempts=0,
             error_cb=quiet,
+            **natsurl.options(url),  # replies in the user's own inbox, as every connection
         )
         nc = await asyncio.wait_for(connecting, timeout=5)  # nats-py may retry a refused one
         try:
