@@ -67,6 +67,7 @@ async def drive(
 
     await nc.subscribe(subjects.responder_assigned, cb=on_assigned)
     rng = random.Random(7)
+    run = uuid.uuid4().hex[:6]
     total = rate * seconds
     pending: dict[int, float] = {}
     errors = 0
@@ -83,7 +84,7 @@ async def drive(
                 "school_id": SCHOOLS[n % len(SCHOOLS)],
                 # one student per report: a second report about a student with an open
                 # incident is linked to it, not assigned again
-                "student_ref": f"stu-bench-{rate}-{n:06d}",
+                "student_ref": f"stu-bench-{run}-{n:06d}",
                 "categories": [rng.choice(CATEGORIES)],
                 "risk": rng.choice(RISKS),
                 "reporter_id": "staff-bench",

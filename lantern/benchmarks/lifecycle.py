@@ -14,6 +14,7 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -68,6 +69,7 @@ async def sustained(
     await nc.subscribe(subjects.plan_opened, cb=on_plan)
     durations: list[float] = []
     failures: dict[str, int] = {}
+    run = uuid.uuid4().hex[:6]  # students of this run only: a repeated one would be linked
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(count):
         queue.put_nowait(n)
@@ -86,7 +88,7 @@ async def sustained(
             started = time.monotonic()
             body = {
                 "school_id": SCHOOLS[n % len(SCHOOLS)],
-                "student_ref": f"stu-life-{n:06d}",
+                "student_ref": f"stu-life-{run}-{n:06d}",
                 "categories": ["acute_distress"],
                 "risk": "moderate",
                 "reporter_id": "staff-bench",
