@@ -167,7 +167,8 @@ def system_stage(sizes: Sizes, store: str, dsn: str) -> dict[str, Any]:
         with raw_store(store, dsn) as env:
             layers = raw.layers(nats_url, env, commits=sizes.raw_commits, reads=sizes.raw_reads)
         floor = layers["raw_floor_ms"]
-        # lifecycles first: the curve's top rates overload the system and leave a backlog
+        # lifecycles first: the curve's top rates overload the system and leave a backlog;
+        # each point of the curve starts when every consumer has caught up (latency.quiet)
         lives = asyncio.run(
             lifecycle.sustained(
                 info,
@@ -177,7 +178,6 @@ def system_stage(sizes: Sizes, store: str, dsn: str) -> dict[str, Any]:
                 sizes.lifecycle_concurrency,
             )
         )
-        time.sleep(2)  # records and follow-up finish the lifecycles' tail
         points = latency.curve(
             info, latency.token_for(workdir), list(sizes.rates), sizes.rate_seconds, floor
         )
