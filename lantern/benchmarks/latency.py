@@ -185,26 +185,32 @@ def token_for(workdir: Path, role: str = "reporter") -> str:
     return auth.issue(secret, subject="staff-bench", role=role, ttl=timedelta(hours=1))
 
 
-async def quiet(nats_url: str, timeout: float = 120) -> float:
-    """Seconds until no durable JetStream consumer has messages pending or unacknowledged.
+async def quiet(nats_url: str, timeout: float = 60) -> tuple[float, int]:
+    """Wait until the durable JetStream consumers have nothing left to work on.
 
-    Run before each measured point, so a point does not pay for the backlog the
-    previous one left (records and follow-up run behind the crisis path).
+    Returns the seconds waited and the messages still pending or unacknowledged.
+    A point of the curve then does not pay for the backlog the previous one left
+    (records and follow-up run behind the crisis path). The wait ends when none
+    are left, or when the count has not moved for 3 s (nothing is being worked
+    off: a message held for redelivery, say), or after ``timeout``.
     """
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     began = time.monotonic()
+    last, moved = -1, time.monotonic()
     try:
-        while time.monotonic() - began < timeout:
+        while True:
             busy = 0
             for stream in await js.streams_info():
                 for consumer in await js.consumers_info(str(stream.config.name)):
                     if consumer.config.durable_name:
                         busy += (consumer.num_pending or 0) + (consumer.num_ack_pending or 0)
-            if busy == 0:
-                break
+            if busy != last:
+                last, moved = busy, time.monotonic()
+            now = time.monotonic()
+            if busy == 0 or now - moved > 3 or now - began > timeout:
+                return now - began, busy
             await asyncio.sleep(0.25)
-        return time.monotonic() - began
     finally:
         await nc.close()
 
@@ -215,10 +221,11 @@ def curve(
     """Report-to-assigned latency at each rate in turn, with its ratio to the raw floor."""
     points = []
     for rate in rates:
-        waited = asyncio.run(quiet(str(info["nats_url"])))
+        waited, left = asyncio.run(quiet(str(info["nats_url"])))
         print(f"sending {rate} reports/s for {seconds} s", file=sys.stderr)
         figures = asyncio.run(drive(info, rate, max(1, round(seconds)), token, settle_s=30))
         figures["waited_for_quiet_s"] = round(waited, 1)
+        figures["pending_at_start"] = left
         p50: Any = figures["latency_ms_p50"]
         figures["ratio_p50_to_floor"] = round(float(p50) / floor_ms, 2)
         points.append(figures)

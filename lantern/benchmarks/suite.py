@@ -117,6 +117,16 @@ class Stages:
 
 
 def run(sizes: Sizes, store: str, quick: bool, postgres_dsn: str = drain.PG_DSN) -> dict[str, Any]:
+    """Every stage, with its scratch stores (a full run writes over a gigabyte) removed after."""
+    with tempfile.TemporaryDirectory(prefix="lantern-bench-", ignore_cleanup_errors=True) as tmp:
+        before, tempfile.tempdir = tempfile.tempdir, tmp  # every stage's mkdtemp goes under tmp
+        try:
+            return all_stages(sizes, store, quick, postgres_dsn)
+        finally:
+            tempfile.tempdir = before
+
+
+def all_stages(sizes: Sizes, store: str, quick: bool, postgres_dsn: str) -> dict[str, Any]:
     stages = Stages(5)
     began = time.monotonic()
     figures: dict[str, Any] = {}
