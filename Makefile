@@ -55,7 +55,7 @@ test: lint typecheck imports browser-deps js
 schema: install
 	$(BIN)/lantern schema --out events/schemas
 
-# The suite beside the raw layers (about 15 minutes; `bench-quick` about 3), into bench/results.
+# The suite beside the raw layers (about 7.5 minutes here; `bench-quick` about 2), into bench/results.
 bench: install
 	$(BIN)/lantern bench --out bench/results
 
