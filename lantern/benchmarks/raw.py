@@ -73,10 +73,12 @@ def read_per_s(count: int = 20_000, store: dict[str, str] | None = None) -> floa
     """Notifications read and decoded from the log per second (the rebuild floor)."""
     app = sqlite_app(Path(tempfile.mkdtemp(prefix="lantern-raw-")), store)
     try:
+        # on a shared store (a PostgreSQL schema) read only this call's own events
+        position = app.recorder.max_notification_id() or 0
         batch = [Probe(n) for n in range(count)]
         app.save(*batch)
         began = time.perf_counter()
-        position, read = 0, 0
+        read = 0
         while True:
             rows = app.recorder.select_notifications(position, 1000, inclusive_of_start=False)
             for n in rows:

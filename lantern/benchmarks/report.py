@@ -125,7 +125,7 @@ def plots(r: dict[str, Any], out: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     names = ["rebuild", "raw read + decode"]
-    values = [r["rebuild_events_per_s"], r["raw_read_per_s"]]
+    values = [r["rebuild_events_per_s"], r["rebuild"]["raw_read_per_s"]]
     ax.bar(names, [v or 0 for v in values], color=["tab:green", "grey"])
     ax.set_ylabel("events per second")
     ax.set_title(f"Read model rebuilt over {r['rebuild']['rebuild_events']:,} events")

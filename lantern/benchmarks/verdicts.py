@@ -41,7 +41,7 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], Any], str, float, str]]
     (
         "rebuild_to_raw_read",
         "read model rebuilt from scratch, as a share of the raw notification read rate",
-        lambda r: r["rebuild_events_per_s"] / r["raw_read_per_s"],
+        lambda r: r["rebuild_events_per_s"] / r["rebuild"]["raw_read_per_s"],
         ">=",
         0.5,
         "x",
