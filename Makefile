@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: install js up test lint typecheck imports unit system bench schema clean browser-deps browser
+.PHONY: install js up test lint typecheck imports unit system bench bench-quick bench-console bench-whatif schema clean browser-deps browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +55,19 @@ test: lint typecheck imports browser-deps js
 schema: install
 	$(BIN)/lantern schema --out events/schemas
 
+# The suite beside the raw layers (about 7.5 minutes here; `bench-quick` about 2), into bench/results.
 bench: install
-	$(BIN)/python -m lantern.benchmarks.latency
-	$(BIN)/python bench/timers.py
-	if [ -f bench/timeline.py ]; then $(BIN)/python bench/timeline.py; fi
+	$(BIN)/lantern bench --out bench/results
+
+bench-quick: install
+	$(BIN)/lantern bench --quick --out bench/results/quick
+
+# The console's figures in Debian's Chromium, and what-if's replay rate (separate: minutes each).
+bench-console: install browser-deps
 	$(BIN)/python bench/console.py
+
+bench-whatif: install
+	$(BIN)/python bench/whatif.py
 
 clean:
 	rm -rf $(VENV) .lantern .mypy_cache .pytest_cache .ruff_cache $(JS)/node_modules

@@ -18,6 +18,7 @@ from typing import Any
 
 from lantern import (
     cli_auth,
+    cli_bench,
     cli_demo,
     cli_deploy,
     cli_dispatch,
@@ -306,6 +307,7 @@ def parser() -> Parser:
     cli_auth.register(add)
     cli_operations.register(add)
     cli_deploy.register(add)
+    cli_bench.register(add)
     cli_docs.register(add)
 
     status = add("status", cmd_status, "an incident and its dispatch")

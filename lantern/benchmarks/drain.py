@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -221,7 +222,7 @@ async def main_async(reports: int, store: str) -> dict[str, Any]:
         dispatch = settings_for("dispatch", workdir, nats_url, store, schema)
         records = settings_for("records", workdir, nats_url, store, schema)
         raw = raw_commit_per_s(settings_for("raw", workdir, nats_url, store, schema))
-        print(f"raw commit: {raw:.0f}/s", flush=True)
+        print(f"raw commit: {raw:.0f}/s", file=sys.stderr, flush=True)
         fill_intake(intake, reports)
         seed_roster(dispatch)
         publishing = builder("intake")(intake)

@@ -40,7 +40,7 @@ from lantern.benchmarks.drain import (
     settings_for,
 )
 from lantern.services import SERVICES, builder
-from plumbing.access import trust
+from plumbing.access import keys, trust
 from plumbing.messaging.host import connect
 from plumbing.messaging.streams import provision
 
@@ -79,19 +79,21 @@ async def history(workdir: Path, nats_url: str, incidents: int) -> dict[str, Any
     }
 
 
-def start_all(workdir: Path, nats_url: str) -> dict[str, tuple[subprocess.Popen[bytes], str]]:
+def start(
+    services: list[str], workdir: Path, nats_url: str
+) -> dict[str, tuple[subprocess.Popen[bytes], str]]:
+    """``lantern serve`` each service as its own process on ``workdir``'s stores."""
     env = {
         **os.environ,
         "LANTERN_NATS_URL": nats_url,
         "LANTERN_PREFIX": "bench",
         "LANTERN_DATA_DIR": str(workdir),
         "LANTERN_DEV_MODE": "1",  # a throw-away benchmark deployment: keys under workdir
+        "LANTERN_JWKS": str(keys.dev_keys(workdir)[1]),  # the public half only, as in production
         "LANTERN_LOG_LEVEL": "WARNING",
     }
     running = {}
-    for service in SERVICES:
-        if service == "console":
-            continue
+    for service in services:
         port = natsserver.free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "lantern.cli", "serve", service, "--http-port", str(port)],
@@ -103,21 +105,51 @@ def start_all(workdir: Path, nats_url: str) -> dict[str, tuple[subprocess.Popen[
     return running
 
 
+def start_all(workdir: Path, nats_url: str) -> dict[str, tuple[subprocess.Popen[bytes], str]]:
+    return start([s for s in SERVICES if s != "console"], workdir, nats_url)
+
+
+async def until_ready(
+    http: httpx.AsyncClient, running: dict[str, tuple[subprocess.Popen[bytes], str]], began: float
+) -> float:
+    """Seconds from ``began`` (monotonic) until every ``/readyz`` answers 200."""
+    pending = set(running)
+    while pending and time.monotonic() - began < 300:
+        for service in list(pending):
+            if running[service][0].poll() is not None:
+                raise RuntimeError(f"{service} exited while starting; see its log")
+            try:
+                if (await http.get(f"{running[service][1]}/readyz")).status_code == 200:
+                    pending.discard(service)
+            except httpx.HTTPError:
+                pass
+        await asyncio.sleep(0.05)
+    if pending:
+        raise RuntimeError(f"not ready after 300 s: {sorted(pending)}")
+    return time.monotonic() - began
+
+
+async def restart_one(service: str, workdir: Path, nats_url: str) -> dict[str, Any]:
+    """One service started on its stored history: seconds to ready, then its resident memory."""
+    began = time.monotonic()
+    running = start([service], workdir, nats_url)
+    proc = running[service][0]
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            ready = await until_ready(http, running, began)
+        await asyncio.sleep(2)  # settle, then measure memory
+        return {"restart_to_ready_s": round(ready, 2), "rss_mb": round(rss_mb(proc.pid), 1)}
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
 async def restart(workdir: Path, nats_url: str) -> dict[str, Any]:
     began = time.monotonic()
     running = start_all(workdir, nats_url)
     try:
         async with httpx.AsyncClient(timeout=5) as http:
-            pending = set(running)
-            while pending and time.monotonic() - began < 300:
-                for service in list(pending):
-                    try:
-                        if (await http.get(f"{running[service][1]}/readyz")).status_code == 200:
-                            pending.discard(service)
-                    except httpx.HTTPError:
-                        pass
-                await asyncio.sleep(0.05)
-            ready = time.monotonic() - began
+            ready = await until_ready(http, running, began)
             token = trust.dev_issuer(workdir).issue(subject="staff-bench", role="reporter")
             headers = {"Authorization": f"Bearer {token}"}
             sent = time.monotonic()
@@ -158,29 +190,34 @@ async def restart(workdir: Path, nats_url: str) -> dict[str, Any]:
             proc.wait(60)
 
 
-def rebuild(workdir: Path, nats_url: str) -> dict[str, Any]:
-    """Dispatch's board, forgotten and folded again from the first event."""
-    app: Any = builder("dispatch")(settings_for("dispatch", workdir, nats_url, "sqlite", "")).app
-    try:
-        board = app.board
-        with app.tables.transaction() as cur:
-            positions = app.tables.name("lantern_projections")
-            cur.execute(f"DELETE FROM {positions} WHERE name = ?", (board.name,))  # noqa: S608
-            for table in board.tables:
-                cur.execute(f"DELETE FROM {app.tables.name(table.table)}")  # noqa: S608
-        board.position = None
-        events = app.max_position()
-        began = time.monotonic()
-        board.catch_up()
-        board.flush()
-        seconds = time.monotonic() - began
-    finally:
-        app.close()
+def rebuild_view(app: Any, view: Any) -> dict[str, Any]:
+    """A read model forgotten (its documents and position deleted) and folded again from event 1."""
+    with app.tables.transaction() as cur:
+        positions = app.tables.name("lantern_projections")
+        cur.execute(f"DELETE FROM {positions} WHERE name = ?", (view.name,))  # noqa: S608
+        for table in view.tables:
+            cur.execute(f"DELETE FROM {app.tables.name(table.table)}")  # noqa: S608
+    view.position = None
+    events = app.max_position()
+    began = time.monotonic()
+    view.catch_up()
+    view.flush()
+    seconds = time.monotonic() - began
     return {
+        "rebuild_view": f"{app.name}.{view.name}",
         "rebuild_events": events,
         "rebuild_seconds": round(seconds, 2),
         "rebuild_events_per_s": round(events / seconds, 1),
     }
+
+
+def rebuild(workdir: Path, nats_url: str) -> dict[str, Any]:
+    """Dispatch's board, forgotten and folded again from the first event."""
+    app: Any = builder("dispatch")(settings_for("dispatch", workdir, nats_url, "sqlite", "")).app
+    try:
+        return rebuild_view(app, app.board)
+    finally:
+        app.close()
 
 
 async def main_async(incidents: int) -> dict[str, Any]:

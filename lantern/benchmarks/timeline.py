@@ -10,7 +10,7 @@ events per incident across intake, dispatch and follow-up.  Queries go
 through ``RecordsApplication.timeline``, the code behind
 ``GET /incidents/{id}/timeline`` and ``lantern timeline``.
 
-    .venv/bin/python -m bench.timeline [--sizes 10000 100000] [--queries 2000]
+    python -m lantern.benchmarks.timeline [--sizes 10000 100000] [--queries 2000]
         [--store sqlite|postgres] [--dsn DSN] [--out bench/results/timeline.json]
 """
 
@@ -33,7 +33,6 @@ from uuid import UUID, uuid4
 import msgspec
 import psycopg
 
-from bench.common import progress
 from events import headers as h
 from events.dispatch import (
     DispatchAcknowledgedV1,
@@ -45,6 +44,7 @@ from events.followup import PlanOpenedV1
 from events.intake import IncidentReportedV1
 from events.records import ShowTimelineV1
 from events.vocabulary import Category, RiskLevel
+from lantern.benchmarks.common import progress
 from plumbing.settings import Settings
 from plumbing.store.select import store_env
 from services.records.application import RecordsApplication
@@ -197,17 +197,51 @@ def measure(app: RecordsApplication, ids: list[UUID], queries: int) -> dict[str,
     }
 
 
-def application(args: argparse.Namespace, workdir: Path) -> RecordsApplication:
-    if args.store == "postgres":
+def application(
+    store: str, dsn: str, workdir: Path, drop: list[str] | None = None
+) -> RecordsApplication:
+    """Records' application on a fresh store; a PostgreSQL schema made is appended to ``drop``."""
+    if store == "postgres":
         schema = f"bench_{uuid4().hex[:8]}"
-        with psycopg.connect(args.dsn, autocommit=True) as conn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
+        if drop is not None:
+            drop.append(schema)
         settings = Settings(
-            service="records", store="postgres", postgres_dsn=args.dsn, postgres_schema=schema
+            service="records",
+            store="postgres",
+            postgres_dsn=dsn,
+            postgres_schema=schema,
+            dev_mode=True,  # a throw-away benchmark store: its key under the work dir
         )
     else:
-        settings = Settings(service="records", store="sqlite", data_dir=workdir)
+        settings = Settings(service="records", store="sqlite", data_dir=workdir, dev_mode=True)
     return RecordsApplication(env=store_env(settings))
+
+
+def grow(
+    app: RecordsApplication, sizes: list[int], queries: int, ids: list[UUID] | None = None
+) -> tuple[list[dict[str, Any]], list[UUID]]:
+    """Seed up to each size in turn and measure timeline queries there; (rows, incident ids)."""
+    sizes = sorted(sizes)
+    ids = ids or [uuid4() for _ in range(sizes[-1])]
+    results: list[dict[str, Any]] = []
+    stored = 0
+    for size in sizes:
+        print(f"seeding up to {size:,} incidents", file=sys.stderr)
+        seconds = seed(app, ids, stored, size)
+        stored = size
+        figures = measure(app, ids[:size], queries)
+        results.append(
+            {
+                "incidents": size,
+                "events": app.recorder.max_notification_id(),
+                "seed_s": round(seconds, 1),
+                **figures,
+            }
+        )
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    return results, ids
 
 
 def main() -> None:
@@ -218,26 +252,10 @@ def main() -> None:
     p.add_argument("--dsn", default="host=127.0.0.1 port=5432 user=postgres dbname=test")
     p.add_argument("--out", default="bench/results/timeline.json")
     args = p.parse_args()
-    sizes = sorted(args.sizes)
-    ids = [uuid4() for _ in range(sizes[-1])]
-    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="lantern-bench-") as tmp:
-        app = application(args, Path(tmp))
-        stored = 0
+        app = application(args.store, args.dsn, Path(tmp))
         try:
-            for size in sizes:
-                print(f"seeding up to {size:,} incidents ({args.store})", file=sys.stderr)
-                seconds = seed(app, ids, stored, size)
-                stored = size
-                figures = measure(app, ids[:size], args.queries)
-                row = {
-                    "incidents": size,
-                    "events": app.recorder.max_notification_id(),
-                    "seed_s": round(seconds, 1),
-                    **figures,
-                }
-                results.append(row)
-                print(json.dumps(row), flush=True)
+            results, _ = grow(app, args.sizes, args.queries)
         finally:
             app.close()
     ratio = results[-1]["p99_ms"] / results[0]["p99_ms"]
