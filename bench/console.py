@@ -31,8 +31,8 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import percentile, write
 from events.subjects import SERVICES, Subjects
+from lantern.benchmarks.common import percentile, write
 from plumbing.access import auth, trust
 
 CHROMIUM = "/usr/bin/chromium"

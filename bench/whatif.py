@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import write
+from lantern.benchmarks.common import write
 from plumbing.settings import Settings
 from plumbing.store.select import store_env
 from services.dispatch.whatif import reading
