@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,3 +99,26 @@ class OwnPostgres:
     def remove(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def own_postgres_store(data_dir: Path) -> Iterator[dict[str, str]]:
+    """A PostgreSQL cluster of the test's own (it may be stopped and restarted), with a fresh
+    schema: the store settings a harness takes, plus ``_pg``/``_pg_port`` to find it again."""
+    pg = OwnPostgres()
+    pg.init()
+    pg.start()
+    schema = f"lt_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield {
+            "store": "postgres",
+            "data_dir": str(data_dir),
+            "postgres_dsn": pg.dsn,
+            "postgres_schema": schema,
+            "_pg": str(pg.root),
+            "_pg_port": str(pg.port),
+        }
+    finally:
+        pg.remove()

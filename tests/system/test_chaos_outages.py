@@ -14,7 +14,6 @@ close each scenario, the audit chains included.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from tests.chaos import Client, Fleet, dispatched_or_explained, report_many, tim
 from tests.harness import Harness, eventually
 from tests.invariants import assert_invariants, read_anchors
 from tests.nats_process import OwnNats
-from tests.pg_process import OwnPostgres, available
+from tests.pg_process import OwnPostgres, available, own_postgres_store
 from tests.system.dispatch_fixtures import ROSTER, short_policy
 
 pytestmark = [pytest.mark.system, pytest.mark.faults, pytest.mark.chaos]
@@ -99,23 +98,8 @@ async def _anchored(url: str, subjects: Subjects) -> dict[str, Checkpoint] | Non
 def own_postgres(tmp_path: Path) -> Iterator[dict[str, str]]:
     if not available():
         pytest.skip("PostgreSQL binaries are not installed")
-    pg = OwnPostgres()
-    pg.init()
-    pg.start()
-    schema = f"lt_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield {
-            "store": "postgres",
-            "data_dir": str(tmp_path),
-            "postgres_dsn": pg.dsn,
-            "postgres_schema": schema,
-            "_pg": str(pg.root),
-            "_pg_port": str(pg.port),
-        }
-    finally:
-        pg.remove()
+    with own_postgres_store(tmp_path) as store:
+        yield store
 
 
 @pytest.fixture

@@ -15,18 +15,16 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
 from events.subjects import DISPATCH, Subjects
 from tests.harness import Harness, eventually
 from tests.invariants import assert_invariants
-from tests.pg_process import OwnPostgres, available
+from tests.pg_process import OwnPostgres, available, own_postgres_store
 
 pytestmark = [pytest.mark.system, pytest.mark.faults]
 
@@ -40,23 +38,8 @@ def own_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
         return
     if not available():
         pytest.skip("PostgreSQL binaries are not installed")
-    pg = OwnPostgres()
-    pg.init()
-    pg.start()
-    schema = f"lt_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield {
-            "store": "postgres",
-            "data_dir": str(tmp_path),
-            "postgres_dsn": pg.dsn,
-            "postgres_schema": schema,
-            "_pg": str(pg.root),
-            "_pg_port": str(pg.port),
-        }
-    finally:
-        pg.remove()
+    with own_postgres_store(tmp_path) as store:
+        yield store
 
 
 @pytest.fixture
