@@ -129,10 +129,13 @@ class ServiceProcess:
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait([stopped, http_task], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
+        chain_holder = self.messaging.may_run_singleton("chainer")  # asked before leases go
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(http_task, nats_task, *others), timeout=10)
         if waker is not None:
             waker.stop()
+        if chainer is not None:  # everything has stopped writing: anchor the last of it
+            await chainer.finish(holder=chain_holder)
         self.app.close()
         log.info("service stopped")

@@ -255,3 +255,33 @@ async def test_crypto_shredding_a_student_leaves_the_history_verifiable(
 
     assert code == 0, report
     assert report["intact"] is True
+
+
+async def test_a_graceful_stop_anchors_the_last_writes(
+    subjects: Subjects,
+    nats_url: str,
+    store: dict[str, str],
+    clean_streams: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given intake anchored once, when it stores more and stops within the anchoring interval,
+    then its stop anchors the newest records: nothing chained is left without a signed anchor."""
+    harness = Harness(subjects, nats_url, store)
+    await harness.start("intake")
+    try:
+        await harness.call("POST", "intake", "/schools", {"school_id": "s0", "name": "S0"})
+        await eventually(lambda: anchored_at_head(store, subjects, nats_url, "intake"), 15)
+        for student in ("stu-late-1", "stu-late-2"):  # well inside the 1 s anchoring interval
+            status, _ = await harness.report(student_ref=student)
+            assert status == 201
+    finally:
+        await harness.stop_all()
+    monkeypatch.setenv("LANTERN_STORE", store["store"])
+    monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
+    monkeypatch.setenv("LANTERN_NATS_URL", nats_url)
+    if store["store"] == "postgres":
+        monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
+        monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])
+    runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
+
+    assert await anchored_at_head(store, subjects, nats_url, "intake")  # no wait: already there
