@@ -20,6 +20,7 @@ from starlette.routing import Route
 from events.subjects import FOLLOWUP
 from plumbing.access.auth import Role
 from services.console.board import RISK_ORDER, Row
+from services.console.guards import read_form
 from services.console.web import Visit, from_reply, page
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -67,7 +68,7 @@ async def live(request: Request, visit: Visit) -> Response:
 
 @page(*SUPERVISORS, what="board")
 async def reassign(request: Request, visit: Visit) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     body = {
         "plan_id": str(form.get("plan_id") or ""),
         "owner_id": str(form.get("owner_id") or "").strip(),

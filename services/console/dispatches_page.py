@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from events.subjects import DISPATCH, FOLLOWUP, INTAKE
 from plumbing.access.auth import Role
+from services.console.guards import read_form
 from services.console.web import Visit, from_reply, page
 
 PAGED = frozenset({Role.RESPONDER, Role.SUPERVISOR, Role.ADMIN})
@@ -106,7 +107,7 @@ async def acknowledge(request: Request, visit: Visit) -> Response:
 
 @page(*PAGED, what="dispatches")
 async def decline(request: Request, visit: Visit) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     reason = str(form.get("reason") or "").strip()
     return await _act(
         visit,
@@ -117,7 +118,7 @@ async def decline(request: Request, visit: Visit) -> Response:
 
 @page(*PAGED, what="dispatches")
 async def status(request: Request, visit: Visit) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     body = {"dispatch_id": request.path_params["dispatch_id"], "state": str(form.get("state"))}
     if form.get("to"):
         body["to"] = str(form.get("to"))

@@ -30,6 +30,7 @@ from services.console import (
     audit_page,
     board_page,
     dispatches_page,
+    guards,
     incident_page,
     live,
     report_page,
@@ -39,6 +40,7 @@ from services.console import (
 from services.console.config import ConsoleSettings
 from services.console.feed import Feed
 from services.console.gateway import Gateway
+from services.console.guards import BodyLimit
 from services.console.sessions import COOKIE, SessionStore
 from services.console.web import HERE, HOME, Console
 
@@ -138,8 +140,10 @@ def app(console: Console) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders, form_action=console.settings.oidc_issuer),
+            Middleware(BodyLimit, limit=console.settings.base.max_request_bytes),
             Middleware(GZipMiddleware, minimum_size=500),
         ],
+        exception_handlers=guards.exception_handlers(),
     )
     web.state.console = console
 

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from events.subjects import INTAKE
 from plumbing.access.auth import Role
+from services.console.guards import read_form
 from services.console.web import Visit, page, wants_json
 
 CATEGORIES = [
@@ -99,7 +100,7 @@ async def _form_data(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("application/json"):
         data = await request.json()
         return data if isinstance(data, dict) else {}
-    form = await request.form()
+    form = await read_form(request)
     out: dict[str, Any] = {k: v for k, v in form.items() if k != "categories"}
     out["categories"] = [str(v) for v in form.getlist("categories")]
     return out

@@ -43,7 +43,9 @@ class Session:
     token_expires: datetime | None = None
 
     def csrf_ok(self, offered: str | None) -> bool:
-        return bool(offered) and hmac.compare_digest(self.csrf, str(offered))
+        """Constant-time; bytes, because compare_digest refuses non-ASCII text (a 500, once)."""
+        given = str(offered or "").encode("utf-8", "surrogateescape")
+        return bool(offered) and hmac.compare_digest(self.csrf.encode(), given)
 
 
 @dataclass

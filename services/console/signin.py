@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from events.subjects import DISPATCH
 from plumbing import logs
+from services.console.guards import read_form
 from services.console.identity import Person
 from services.console.people import NotMapped, demo_people, resolve
 from services.console.sessions import COOKIE, Session
@@ -134,7 +135,7 @@ async def callback(request: Request) -> Response:
 async def demo_signin(request: Request) -> Response:
     console: Console = request.app.state.console
     session = console.sessions.get(request.cookies.get(COOKIE))
-    form = await request.form()
+    form = await read_form(request)
     if not console.settings.demo:
         return _refused(request, "Demo sign-in is off.", 404)
     if session is None or not session.csrf_ok(str(form.get("csrf") or "")):
@@ -151,7 +152,7 @@ async def demo_signin(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     console: Console = request.app.state.console
     session = console.sessions.get(request.cookies.get(COOKIE))
-    form = await request.form()
+    form = await read_form(request)
     if session is not None and session.csrf_ok(str(form.get("csrf") or "")):
         console.sessions.end(session.session_id)
     response = RedirectResponse("/signin?ended=1", 303)

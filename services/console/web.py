@@ -29,6 +29,7 @@ from plumbing.access.auth import Issuer, Role
 from services.console.config import ConsoleSettings
 from services.console.feed import Feed
 from services.console.gateway import Gateway, Reply
+from services.console.guards import read_form
 from services.console.identity import TOKEN_TTL, Person, mint
 from services.console.sessions import COOKIE, Session, SessionStore
 
@@ -240,7 +241,7 @@ async def _csrf_ok(request: Request, session: Session) -> bool:
     if offered is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        form = await request.form()
+        form = await read_form(request)
         value = form.get("csrf")
         offered = value if isinstance(value, str) else None
     return session.csrf_ok(offered)

@@ -285,3 +285,44 @@ async def test_an_incident_nobody_can_take_is_shown_loudly_on_the_board(
     board = (await client.get("/board/live")).text
     assert board.index("Nobody holds") < board.index("Waiting for acknowledgement")
     assert 'role="alert"' in board
+
+
+async def test_a_hostile_request_gets_a_clear_page_and_changes_nothing(
+    console: tuple[Harness, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Given a signed-in session with its CSRF token, when a form is oversized, not UTF-8,
+    not JSON, or sent with a method or to a path the console does not take, then each gets
+    the console's own page (or JSON when asked) with a reason, no report is stored, and the
+    synthetic name in the body reaches no log."""
+    harness, client = console
+    csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/report")).text)
+    assert csrf is not None
+    name = "Synthetic Hostile-Name"
+    form = {"content-type": "application/x-www-form-urlencoded", "x-csrf-token": csrf.group(1)}
+    base = f"school_id=s0&student_ref=stu-hostile&categories=other&risk=low&note={name}"
+
+    big = await client.post("/report", content=base.encode() + b"x" * 2_000_000, headers=form)
+    not_utf8 = await client.post("/report", content=base.encode() + b"\xff\xfe", headers=form)
+    not_json = await client.post(
+        "/report",
+        content=b'{"note": "' + name.encode() + b'"',
+        headers={**form, "content-type": "application/json"},
+    )
+    wrong_method = await client.put("/report", headers=form)
+    nowhere = await client.get("/no-such-page")
+    as_json = await client.get("/no-such-page", headers={"accept": "application/json"})
+
+    assert (big.status_code, "too large" in big.text) == (413, True)
+    assert (not_utf8.status_code, "not valid UTF-8" in not_utf8.text) == (400, True)
+    assert (not_json.status_code, "not valid JSON" in not_json.text) == (400, True)
+    assert (wrong_method.status_code, "does not take a PUT" in wrong_method.text) == (405, True)
+    assert "GET" in wrong_method.headers["allow"]
+    assert (nowhere.status_code, "Not found" in nowhere.text) == (404, True)
+    assert (as_json.status_code, as_json.json()["field"]) == (404, "body")
+    for page in (big, not_utf8, not_json, wrong_method, nowhere):
+        assert page.headers["content-type"].startswith("text/html"), page.text
+        assert "Back to Lantern" in page.text
+    compliance = harness.token("comp-1", "compliance")
+    never_seen, _ = await harness.call("GET", "intake", "/students/stu-hostile", token=compliance)
+    assert never_seen == 404  # no report about this student was stored
+    assert name not in caplog.text
