@@ -62,6 +62,23 @@ class DispatchDeclinedV1(
     at: Time
 
 
+class DispatchDeclinedV2(
+    msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.dispatch_declined.v2"
+):
+    """A responder said "I can't take it"; the escalation chain moves on.
+
+    No free text on the wire: why they declined (it may name a student or a
+    colleague) stays in dispatch's record of the response, read through its
+    audited ``show_response`` and ``list_dispatches`` (``declined_reason``).
+    v1 carried it.
+    """
+
+    incident_id: UUID
+    dispatch_id: UUID
+    responder_id: str
+    at: Time
+
+
 class DispatchEscalatedV1(
     msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.dispatch_escalated.v1"
 ):
@@ -160,6 +177,7 @@ DispatchEvent = (
     | NoResponderEligibleV1
     | DispatchAcknowledgedV1
     | DispatchDeclinedV1
+    | DispatchDeclinedV2
     | DispatchEscalatedV1
     | DispatchStatusChangedV1
     | DispatchStatusChangedV2
@@ -276,6 +294,7 @@ MESSAGES: dict[str, type[msgspec.Struct]] = {
     "dispatch.responder_assigned.v1": ResponderAssignedV1,
     "dispatch.dispatch_acknowledged.v1": DispatchAcknowledgedV1,
     "dispatch.dispatch_declined.v1": DispatchDeclinedV1,
+    "dispatch.dispatch_declined.v2": DispatchDeclinedV2,
     "dispatch.dispatch_escalated.v1": DispatchEscalatedV1,
     "dispatch.dispatch_status_changed.v1": DispatchStatusChangedV1,
     "dispatch.dispatch_status_changed.v2": DispatchStatusChangedV2,

@@ -76,6 +76,8 @@ class DispatchRowV1(msgspec.Struct, frozen=True, kw_only=True):
     acknowledged_at: Time | None = None
     #: to whom the student was handed off (kept here, not published: no free text on the wire)
     handed_off_to: str | None = None
+    #: why the responder declined (kept here, not published: no free text on the wire)
+    declined_reason: str | None = None
 
 
 class EscalationV1(msgspec.Struct, frozen=True, kw_only=True):

@@ -194,7 +194,7 @@ def _acknowledged(board: Board, e: d.DispatchAcknowledgedV1) -> None:
     )
 
 
-def _declined(board: Board, e: d.DispatchDeclinedV1) -> None:
+def _declined(board: Board, e: d.DispatchDeclinedV1 | d.DispatchDeclinedV2) -> None:
     row = board._row(e.incident_id, at=e.at)
     if row.dispatch_id == str(e.dispatch_id):
         row.dispatch_state = "declined"
@@ -251,6 +251,7 @@ _HANDLERS: dict[type[Any], Any] = {
     d.DispatchEscalatedV1: _escalated,
     d.DispatchAcknowledgedV1: _acknowledged,
     d.DispatchDeclinedV1: _declined,
+    d.DispatchDeclinedV2: _declined,
     d.DispatchStatusChangedV1: _status,
     d.DispatchStatusChangedV2: _status,
     d.NoResponderEligibleV1: _no_eligible,

@@ -110,8 +110,8 @@ class DispatchBoard(Projection):
             self._move(event.dispatch_id, "acknowledged", acknowledged_at=rfc3339(event.at))
             for other in event.stood_down:
                 self._move(other, "stood_down")
-        elif isinstance(event, R.Declined):
-            self._move(event.dispatch_id, "declined")
+        elif isinstance(event, R.Declined):  # the reason is kept here: v2 events do not carry it
+            self._move(event.dispatch_id, "declined", declined_reason=event.reason)
         elif isinstance(event, R.StatusReported):
             if event.handed_off_to:  # kept here: v2 events do not carry it
                 self._move(event.dispatch_id, event.status, handed_off_to=event.handed_off_to)

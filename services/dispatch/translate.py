@@ -16,7 +16,7 @@ from uuid import UUID
 
 from events.dispatch import (
     DispatchAcknowledgedV1,
-    DispatchDeclinedV1,
+    DispatchDeclinedV2,
     DispatchEscalatedV1,
     DispatchStatusChangedV2,
     NotificationDeliveryV1,
@@ -159,11 +159,10 @@ class Translator:
         if isinstance(event, R.Declined):
             return Outgoing(
                 s.dispatch_declined,
-                DispatchDeclinedV1(
+                DispatchDeclinedV2(  # why they declined stays here
                     incident_id=response.incident_id,
                     dispatch_id=event.dispatch_id,
                     responder_id=event.responder_id,
-                    reason=event.reason,
                     at=event.at,
                 ),
                 incident,

@@ -22,6 +22,8 @@ from services.records.domain.entries import ACCESS, EVENT, SYSTEM_ROLE, Entry
 
 #: A v2 intake event's reason is not on the wire: it stays in intake's record of the incident.
 AT_INTAKE = " (reason in intake's record)"
+#: Nor is a v2 decline's: it stays in dispatch's record of the response.
+AT_DISPATCH = " (reason in dispatch's record)"
 
 #: Every tagged integration event records understands, by tag.
 KNOWN: dict[str, type[msgspec.Struct]] = {
@@ -192,10 +194,13 @@ def _acknowledged(m: dispatch.DispatchAcknowledgedV1, e: Envelope) -> Described:
     )
 
 
-def _declined(m: dispatch.DispatchDeclinedV1, e: Envelope) -> Described:
+def _declined(
+    m: dispatch.DispatchDeclinedV1 | dispatch.DispatchDeclinedV2, e: Envelope
+) -> Described:
+    why = f": {m.reason}" if isinstance(m, dispatch.DispatchDeclinedV1) else AT_DISPATCH
     return Described(
         "dispatch_declined",
-        f"Declined by {m.responder_id}: {m.reason}",
+        f"Declined by {m.responder_id}{why}",
         m.at,
         actor=m.responder_id,
     )
@@ -326,6 +331,7 @@ _DESCRIBE: dict[type[Any], Describe] = {
     dispatch.NoResponderEligibleV1: _no_responder,
     dispatch.DispatchAcknowledgedV1: _acknowledged,
     dispatch.DispatchDeclinedV1: _declined,
+    dispatch.DispatchDeclinedV2: _declined,
     dispatch.DispatchEscalatedV1: _escalated,
     dispatch.DispatchStatusChangedV1: _status,
     dispatch.DispatchStatusChangedV2: _status,

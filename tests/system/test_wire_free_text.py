@@ -1,6 +1,6 @@
 """Specification: integration events carry no free text and no names.
 
-A reason given for a reclassification, a correction or a cancellation, the
+A reason given for a reclassification, a correction, a cancellation or a decline, the
 corrected value of a student's details and the person a student was handed off
 to stay in the record of the service that took them (intake's incident,
 dispatch's response), read there through audited reads.  The test drives each
@@ -29,7 +29,15 @@ CORRECTION_REASON = "CORRECT-Ottoline-Brackenbury spelled it"
 CORRECTED_NAME = "Peregrine Thistlewaite-Improbable"
 HANDED_OFF_TO = "Bartholomew Zephyrwood, county crisis team"
 CANCEL_REASON = "CANCEL-persimmon-9921 duplicate of a phone report"
-SYNTHETIC = (RECLASSIFY_REASON, CORRECTION_REASON, CORRECTED_NAME, HANDED_OFF_TO, CANCEL_REASON)
+DECLINE_REASON = "DECLINE-Cordelia-Quillfeather is my neighbour's child"
+SYNTHETIC = (
+    RECLASSIFY_REASON,
+    CORRECTION_REASON,
+    CORRECTED_NAME,
+    HANDED_OFF_TO,
+    CANCEL_REASON,
+    DECLINE_REASON,
+)
 
 
 @pytest.fixture
@@ -60,12 +68,13 @@ async def test_no_reason_name_or_hand_off_recipient_reaches_the_jetstream_store(
     status, second = await harness.report(student_ref="stu-w2", school_id="s0")
     assert status == 201, second
 
-    async def assigned() -> str | None:
-        _, response = await harness.call("GET", "dispatch", f"{incident}/response")
+    async def assigned(path: str = incident) -> str | None:
+        _, response = await harness.call("GET", "dispatch", f"{path}/response")
         current = response.get("current") if isinstance(response, dict) else None
         return str(current["dispatch_id"]) if current else None
 
     dispatch_id = await eventually(assigned)
+    second_dispatch = await eventually(lambda: assigned(f"/incidents/{second['incident_id']}"))
     steps = [
         (
             "intake",
@@ -89,6 +98,11 @@ async def test_no_reason_name_or_hand_off_recipient_reaches_the_jetstream_store(
             {"responder_id": "r-a", "state": "handed_off", "to": HANDED_OFF_TO},
         ),
         (
+            "dispatch",
+            f"/dispatches/{second_dispatch}/decline",
+            {"responder_id": "r-a", "reason": DECLINE_REASON},
+        ),
+        (
             "intake",
             f"/incidents/{second['incident_id']}/cancel",
             {"by": "psy-1", "reason": CANCEL_REASON},
@@ -103,6 +117,7 @@ async def test_no_reason_name_or_hand_off_recipient_reaches_the_jetstream_store(
         b"intake.risk_reclassified.v2",
         b"intake.incident_corrected.v2",
         b"dispatch.dispatch_status_changed.v2",
+        b"dispatch.dispatch_declined.v2",
         b"intake.incident_cancelled.v2",
     ]
 
@@ -133,3 +148,8 @@ async def test_no_reason_name_or_hand_off_recipient_reaches_the_jetstream_store(
     assert [r["reason"] for r in view["reclassifications"]] == [RECLASSIFY_REASON]
     _, response = await harness.call("GET", "dispatch", f"{incident}/response")
     assert HANDED_OFF_TO in str(response)  # kept by dispatch, read through its own view
+    _, declined = await harness.call(
+        "GET", "dispatch", f"/incidents/{second['incident_id']}/response"
+    )
+    reasons = [d.get("declined_reason") for d in declined["dispatches"]]
+    assert DECLINE_REASON in reasons, declined
