@@ -203,3 +203,45 @@ def test_the_image_listens_where_the_probes_look() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "LANTERN_HTTP_HOST=0.0.0.0" in dockerfile
     assert "EXPOSE 8080" in dockerfile
+
+
+def test_the_console_runs_once_as_the_only_issuer_with_a_key_only_it_can_read() -> None:
+    manifests = k8s()
+    deployment = manifests[("Deployment", "console")]
+    assert deployment["spec"]["replicas"] == 1  # sessions are in memory
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # never two at once
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["serve", "console"]
+    assert 'console": "services.console.main"' in (ROOT / "lantern" / "services.py").read_text()
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    console_routes = (ROOT / "services" / "console" / "main.py").read_text()
+    assert 'Route("/readyz"' in console_routes
+    assert 'Route("/healthz"' in console_routes
+    env = {e["name"]: e for e in container["env"]}
+    assert env["LANTERN_NATS_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "lantern-nats",
+        "key": "console",
+    }
+    urls = manifests[("Secret", "lantern-nats")]["stringData"]["console"].split(",")
+    assert all(u.startswith("nats://console:") for u in urls)  # its own NATS user
+    assert "console" in USERS
+    # the issuer's key: copied by the init container where LANTERN_SIGNING_KEY points, 0600
+    (init,) = pod["initContainers"]
+    assert init["command"][:3] == ["install", "-m", "600"]
+    assert init["command"][-1] == env["LANTERN_SIGNING_KEY"]["value"]
+    private = next(v for v in pod["volumes"] if v["name"] == "private")
+    assert private["emptyDir"]["medium"] == "Memory"
+    signing = next(v for v in pod["volumes"] if v["name"] == "signing")
+    key_secret = manifests[("Secret", signing["secret"]["secretName"])]
+    assert init["command"][-2].endswith("/" + next(iter(key_secret["stringData"])))
+    # only the console holds it; the services verify with the public JWKS
+    for service in SERVICES:
+        spec = manifests[("Deployment", service)]["spec"]["template"]["spec"]
+        assert all("LANTERN_SIGNING_KEY" not in env_names(c) for c in spec["containers"])
+        assert "lantern-signing-key" not in str(spec)
+    # the console does not get the store's key or its database
+    assert {"secretRef": {"name": "lantern-keys"}} not in container["envFrom"]
+    console_settings = manifests[("Secret", "lantern-console")]["stringData"]
+    assert [n for n in console_settings if not code_reads(n)] == []
