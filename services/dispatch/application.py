@@ -30,8 +30,7 @@ from events.intake import (
 )
 from plumbing.domain import Conflict, NotFound, Trace, rfc3339
 from plumbing.store.application import LanternApplication
-from services.dispatch.domain.assignment import Need, choose_on_call, choose_responder
-from services.dispatch.domain.escalation import Pick, Position, next_step
+from services.dispatch.domain import decisions
 from services.dispatch.domain.policy import Policy
 from services.dispatch.domain.response import IncidentResponse, response_id_for
 from services.dispatch.domain.roster import ROSTER_ID, Responder, Roster, Shift
@@ -154,86 +153,10 @@ class DispatchApplication(LanternApplication):
     ) -> list[Aggregate]:
         if self.exists(response_id_for(event.incident_id)):
             return []
-        response = IncidentResponse.open(
-            incident_id=event.incident_id,
-            school_id=event.school_id,
-            student_ref=event.student_ref,
-            risk=str(event.risk),
-            categories=[str(c) for c in event.categories],
-            language=event.language,
-            immediate_danger=event.immediate_danger,
-            reported_at=event.reported_at,
-            policy=self.escalation_policy,
-            trace=trace,
-        )
-        hold_until = (
-            None
-            if event.immediate_danger
-            else self.escalation_policy.hold_until(str(event.risk), at)
-        )
-        if hold_until is not None:
-            response.hold(hold_until, at=at, trace=trace)
-        else:
-            self._start_paging(response, at, trace)
-        return [response]
-
-    def _start_paging(self, response: IncidentResponse, at: datetime, trace: Trace) -> None:
-        decision = self._pick(response, at)("initial")
-        if decision.chosen is not None:
-            response.assign(decision, at=at, trace=trace)
-            return
-        policy = response.policy
-        step, skipped = next_step(
-            policy.chain, Position(), policy.repeat_limit, self._pick(response, at)
-        )
-        response.escalate(
-            step,
-            reason="no_eligible_responder",
-            from_dispatch=None,
-            skipped=skipped,
-            at=at,
-            trace=trace,
-        )
-
-    def _pick(self, response: IncidentResponse, at: datetime) -> Pick:
-        scratch = self.scratch()
-        if "responders" not in scratch:  # once per batch: the roster does not change inside one
-            scratch["responders"] = self.board.responders()
-        responders = scratch["responders"]
-        loads = self._loads(scratch)
-        policy = response.policy
-        need = Need(
-            response.school_id,
-            frozenset(policy.skills_needed(response.categories, response.risk)),
-            response.language,
-        )
-
-        def pick(step: str) -> Any:
-            if step in ("initial", "next_responder"):
-                exclude = set() if step == "initial" else response.asked | response.declined
-                return choose_responder(responders, need, at=at, loads=loads, exclude=exclude)
-            available = [r for r in responders if r.responder_id not in response.declined]
-            school = response.school_id if step == "supervisor" else None
-            return choose_on_call(available, step, school_id=school, at=at, loads=loads)
-
-        return pick
-
-    def _next(
-        self,
-        response: IncidentResponse,
-        *,
-        reason: str,
-        from_dispatch: UUID,
-        at: datetime,
-        trace: Trace,
-    ) -> None:
-        policy = response.policy
-        step, skipped = next_step(
-            policy.chain, response.position, policy.repeat_limit, self._pick(response, at)
-        )
-        response.escalate(
-            step, reason=reason, from_dispatch=from_dispatch, skipped=skipped, at=at, trace=trace
-        )
+        staff = _BoardStaff(self)
+        return [
+            decisions.open_response(event, self.escalation_policy, at=at, staff=staff, trace=trace)
+        ]
 
     def _loads(self, scratch: dict[str, Any]) -> Mapping[str, int]:
         """Open dispatches per responder: the board's, plus what this batch decided so far.
@@ -288,8 +211,10 @@ class DispatchApplication(LanternApplication):
     ) -> None:
         def attempt() -> None:
             response = self.response_of(dispatch_id)
-            response.decline(dispatch_id, responder_id, reason, at=at, trace=trace)
-            self._next(response, reason="declined", from_dispatch=dispatch_id, at=at, trace=trace)
+            staff = _BoardStaff(self)
+            decisions.decline(
+                response, dispatch_id, responder_id, reason, at=at, staff=staff, trace=trace
+            )
             self.record(response)
 
         self._retrying(attempt)
@@ -340,15 +265,11 @@ class DispatchApplication(LanternApplication):
             correlation_id=response.correlation_id,
             causation_id=f"timer:{kind}:{dispatch_id or response_id}:{due_at.isoformat()}",
         )
-        if kind == "hold":
-            if response.phase != "held" or response.held_until != due_at:
-                return False
-            self._start_paging(response, now, trace)
-        else:
-            if response.pending_deadline(dispatch_id, kind) != due_at:
-                return False
-            reason = "ack_timeout" if kind == "ack" else "not_with_student"
-            self._next(response, reason=reason, from_dispatch=dispatch_id, at=now, trace=trace)
+        staff = _BoardStaff(self)
+        if not decisions.fire(
+            response, dispatch_id, kind, due_at, now=now, staff=staff, trace=trace
+        ):
+            return False  # stale: acknowledged, moved on or cancelled meanwhile
         self.record(response)
         return True
 
@@ -412,6 +333,24 @@ class _Loads(Mapping[str, int]):
 
     def __len__(self) -> int:
         return len(set(self.base) | set(self.delta))
+
+
+class _BoardStaff:
+    """The application's roster and loads for a decision: read once per batch, plus what
+    the batch decided so far (see ``DispatchApplication._loads``)."""
+
+    def __init__(self, app: DispatchApplication) -> None:
+        self.app = app
+
+    def responders(self) -> list[Responder]:
+        scratch = self.app.scratch()
+        if "responders" not in scratch:  # once per batch: the roster does not change inside one
+            scratch["responders"] = self.app.board.responders()
+        responders: list[Responder] = scratch["responders"]
+        return responders
+
+    def loads(self) -> Mapping[str, int]:
+        return self.app._loads(self.app.scratch())
 
 
 def _active_share(response: IncidentResponse) -> Counter[str]:

@@ -17,10 +17,11 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from plumbing.domain import Trace
+from services.dispatch.domain import decisions
+from services.dispatch.domain.decisions import Known
 from services.dispatch.domain.policy import Policy
 from services.dispatch.domain.response import IncidentResponse
 from services.dispatch.domain.roster import Responder, Roster
-from services.dispatch.whatif import decisions
 from services.dispatch.whatif.history import History, fold, open_dispatches, pending
 from tests.dispatch.roster_fixtures import responder
 from tests.support import NOW
@@ -126,7 +127,7 @@ class Given:
         loads: Counter[str] = Counter()
         for response in self.responses.values():
             loads.update(open_dispatches(response))
-        return {"responders": list(self.roster.responders.values()), "loads": loads}
+        return {"staff": Known(list(self.roster.responders.values()), loads)}
 
     def _dispatch(self, name: str, who: str) -> UUID:
         response = self.responses[name]

@@ -38,6 +38,8 @@ from typing import Any
 from uuid import UUID
 
 from plumbing.domain import Conflict, Invalid, Trace
+from services.dispatch.domain import decisions as steps
+from services.dispatch.domain.decisions import Known
 from services.dispatch.domain.policy import Policy
 from services.dispatch.domain.response import IncidentResponse
 from services.dispatch.domain.roster import Responder, RosterState
@@ -202,12 +204,11 @@ class _Engine:
         def arrive() -> None:
             record = live.record
             policy = self.policy or Policy.from_snapshot(record.opened.policy)
-            live.response = decisions.open_response(
+            live.response = steps.open_response(
                 record.opened,
                 policy,
                 at=at,
-                responders=self.responders(),
-                loads=self.loads,
+                staff=Known(self.responders(), self.loads),
                 trace=live.trace,
             )
             self._after(live, at)
@@ -282,14 +283,13 @@ class _Engine:
         def fire() -> None:
             if live.timers.get((dispatch_id, kind)) != due:
                 return  # cancelled meanwhile: a stale timer
-            changed = decisions.fire(
+            changed = steps.fire(
                 live.response,
                 dispatch_id,
                 kind,
                 due,
                 now=now,
-                responders=self.responders(),
-                loads=self.loads,
+                staff=Known(self.responders(), self.loads),
                 trace=live.trace,
             )
             if changed:
@@ -370,14 +370,13 @@ class _Engine:
                 if answer.kind == "ack":
                     response.acknowledge(dispatch_id, responder_id, at=at, trace=live.trace)
                 else:
-                    decisions.decline(
+                    steps.decline(
                         response,
                         dispatch_id,
                         responder_id,
                         answer.reason,
                         at=at,
-                        responders=self.responders(),
-                        loads=self.loads,
+                        staff=Known(self.responders(), self.loads),
                         trace=live.trace,
                     )
             except Conflict:
