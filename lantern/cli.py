@@ -205,6 +205,7 @@ def cmd_up(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from plumbing import logs
     from plumbing.integrity.chainer import IntegrityKeyMissing
+    from plumbing.messaging import natsurl
     from plumbing.secretfiles import SecretExposed, refuse_unsafe
     from plumbing.settings import Settings
 
@@ -218,7 +219,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     logs.configure(args.service, level=os.environ.get("LANTERN_LOG_LEVEL", "INFO"))
     try:
         refuse_unsafe(settings)
-    except (IntegrityKeyMissing, SecretExposed) as exc:
+        natsurl.tls_context()  # a TLS file that cannot be used stops start-up, not each connect
+    except (IntegrityKeyMissing, SecretExposed, natsurl.TlsSettingError) as exc:
         raise CliError(f"{args.service} refused to start: {exc}") from None
     asyncio.run(builder(args.service)(settings).run())
 

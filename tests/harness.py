@@ -19,6 +19,7 @@ from lantern.natsserver import free_port
 from lantern.services import builder
 from plumbing.access import auth, keys
 from plumbing.interface.process import ServiceProcess
+from plumbing.messaging import natsurl
 from plumbing.messaging.streams import provision
 from plumbing.settings import DEFAULT_MAX_REQUEST_BYTES, Settings
 from tests.replies import OpenApiReplies
@@ -128,7 +129,7 @@ class Harness:
         """Streams and the lease bucket, as `lantern up` provisions them before services start."""
         if self.provisioned:
             return
-        nc = await nats.connect(self.nats_url)
+        nc = await nats.connect(self.nats_url, **natsurl.tls_options())  # TLS when the test asks
         try:
             await provision(nc.jetstream(), self.subjects)
         finally:

@@ -27,11 +27,13 @@ import nats
 from faststream import AckPolicy
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from faststream.nats.security import NatsSecurity
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from events.subjects import Subjects
 from plumbing import logs, redaction
+from plumbing.messaging import natsurl
 from plumbing.messaging.consumer import Lane
 from plumbing.messaging.deadletters import DeadLetters
 from plumbing.messaging.feed import Feed
@@ -104,8 +106,11 @@ class MessagingHost:
         async def on_disconnected() -> None:
             self.connected = False
 
+        tls = natsurl.tls_context()  # handshake first: no plain-text INFO to tamper with
+        security = NatsSecurity(ssl_context=tls, tls_handshake_first=True) if tls else None
         broker = NatsBroker(
             nats_servers(self.nats_url),
+            security=security,
             allow_reconnect=True,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
@@ -295,7 +300,8 @@ class MessagingHost:
 
 async def connect(url: str, **options: Any) -> Client:
     """A plain nats-py connection with Lantern's reconnect defaults (tools, tests)."""
-    options.setdefault("inbox_prefix", inbox_prefix(url))
+    for name, value in natsurl.options(url).items():
+        options.setdefault(name, value)
     servers = nats_servers(url)
     return await nats.connect(servers, connect_timeout=2, max_reconnect_attempts=-1, **options)
 

@@ -204,6 +204,7 @@ class ConsoleProcess:
                     "connect_timeout": 2,
                 }
                 options["inbox_prefix"] = cs.inbox_prefix or natsurl.inbox_prefix(cs.nats_url)
+                options.update(natsurl.tls_options())  # TLS as every Lantern connection
                 self.nc = await nats.connect(cs.nats_url, **options)
                 break
             except Exception as exc:  # noqa: BLE001 - NatsClient not up yet: retry
