@@ -126,11 +126,16 @@ def cmd_break_glass(args: argparse.Namespace) -> None:
     emit(args, granted, lambda g: f"{g['token']}\n(valid until {g['until']}; flagged for review)")
 
 
+#: The services that keep an audit trail of their own, and so a break-the-glass review queue.
+AUDITED = ("intake", "dispatch", "followup", "records")
+
+
 def cmd_review_queue(args: argparse.Namespace) -> None:
-    query = "" if args.all else "?unreviewed=true"
+    query = "?unreviewed=false" if args.all else "?unreviewed=true"
     rows: list[dict[str, Any]] = []
     for service in system(args)["services"]:
-        rows += call(args, service, "GET", f"/audit/break-glass{query}")
+        if service in AUDITED:  # the console has no store: its callers are audited by these
+            rows += call(args, service, "GET", f"/audit/break-glass{query}")
     rows.sort(key=lambda r: str(r["at"]))
     emit(args, rows, lambda rs: "\n".join(_row(r) for r in rs) or "nothing to review")
 

@@ -9,16 +9,22 @@
   dispatched to, gets a 403 page, and compliance finds each attempt in the audit trail.
 * A report typed and sent while the network is down is kept on the device and arrives
   once when the network returns.
+* A report sent while intake does not answer (the console's reply is 503) is kept on the
+  device too, sent again every few seconds, and arrives once when intake answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
+import os
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -166,6 +172,52 @@ def test_a_report_sent_while_offline_arrives_once_when_the_network_returns(
         with ThreadPoolExecutor(1) as pool:  # Playwright's loop owns this thread
             assert pool.submit(asyncio.run, reports_about(system, student)).result() == 1
     finally:
+        context.close()
+
+
+def service_pid(system: System, service: str) -> int:
+    """The pid of the ``lantern serve SERVICE`` that this system's ``up`` started."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            argv = cmdline.read_bytes().split(b"\0")
+            if (
+                b"serve" in argv
+                and service.encode() in argv
+                and str(system.data_dir).encode() in argv
+            ):
+                return int(cmdline.parent.name)
+    raise AssertionError(f"no running {service}")
+
+
+def test_a_report_intake_cannot_take_is_kept_on_the_device_and_arrives_once(
+    system: System, browser: Any
+) -> None:
+    student = f"stu-{uuid.uuid4().hex[:6]}"
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    intake = service_pid(system, "intake")
+    try:
+        page = context.new_page()
+        sign_in_demo(page, system.url, "staff-17")
+        page.goto(f"{system.url}/report")
+        page.select_option("#school_id", "maple-es")
+        page.fill("#location", "Library")
+        page.fill("#student_ref", student)
+        page.get_by_label("Self-harm").check()
+        page.get_by_label("high").check()
+        os.kill(intake, signal.SIGSTOP)  # intake stops answering; the console answers 503
+        page.get_by_role("button", name="Send report").click()
+        page.get_by_text("saved on this device and will be sent again").wait_for(timeout=15_000)
+        assert page.evaluate("JSON.parse(localStorage.getItem('lantern.outbox')).length") == 1
+        assert "/report/done" not in page.url
+
+        os.kill(intake, signal.SIGCONT)
+        page.get_by_text("Your saved report was sent").wait_for(timeout=30_000)
+        assert page.evaluate("JSON.parse(localStorage.getItem('lantern.outbox')).length") == 0
+        with ThreadPoolExecutor(1) as pool:  # Playwright's loop owns this thread
+            assert pool.submit(asyncio.run, reports_about(system, student)).result() == 1
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(intake, signal.SIGCONT)
         context.close()
 
 

@@ -9,6 +9,7 @@ field, exits non-zero and stores nothing.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -281,3 +282,39 @@ def test_development_keys_the_signing_key_stays_with_the_issuers(system: Path) -
     minted = as_json(lantern(system, "token", "--service", "followup", "--ttl", "5", "--json"))
     claims = jwt.decode(minted["token"], options={"verify_signature": False})
     assert (minted["role"], claims["ops"]) == ("service", ["report_incident"])
+
+
+def lantern_as(data_dir: Path, role: str, subject: str, *args: str) -> Any:
+    """A command as someone else (the development issuer signs their token), its JSON out."""
+    env = {**os.environ, "LANTERN_ROLE": role, "LANTERN_AS": subject, "LANTERN_SCHOOLS": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "lantern.cli", "--data-dir", str(data_dir), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_break_glass_is_reviewed_by_compliance_with_review_queue_and_review(system: Path) -> None:
+    """Given a counselor's break-the-glass grant, when compliance lists the review queue, then
+    the grant is there with its reason and service; once reviewed it leaves the queue."""
+    reason = "synthetic: student missing, counselor unreachable"
+    granted = lantern_as(system, "responder", "psy-jordan", "break-glass", "--reason", reason)
+    assert set(granted) >= {"token", "until", "audit_id"}
+
+    queue = lantern_as(system, "compliance", "comp-1", "review-queue")
+    (row,) = [r for r in queue if r["audit_id"] == granted["audit_id"]]
+    assert (row["service"], row["actor"], row["reason"]) == ("intake", "psy-jordan", reason)
+
+    reviewed = lantern_as(
+        system, "compliance", "comp-1", "review", granted["audit_id"], "--service", "intake"
+    )
+    assert reviewed == {"audit_id": granted["audit_id"], "reviewed": True}
+    after = lantern_as(system, "compliance", "comp-1", "review-queue")
+    assert granted["audit_id"] not in {r["audit_id"] for r in after}
+    everything = lantern_as(system, "compliance", "comp-1", "review-queue", "--all")
+    assert granted["audit_id"] in {r["audit_id"] for r in everything}

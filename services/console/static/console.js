@@ -106,17 +106,25 @@
       body: JSON.stringify(item)
     }).then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); });
   }
+  // A report leaves the device only when intake has taken it or refused it for what it says.
+  // No network, a server error (5xx: intake or NATS not answering) or an unreadable reply
+  // keep it here and it is sent again, with the same idempotency key, so it arrives once.
+  var SAVED = "Lantern could not take your report just now. It is saved on this device and will be sent again in a few seconds.";
+  var retry = null;
+  var later = function () { if (!retry) retry = setTimeout(function () { retry = null; flush(); }, 5000); };
   function flush() {
     var items = load();
-    if (!items.length || !navigator.onLine) return;
+    if (!items.length) return;
+    if (!navigator.onLine) { later(); return; }
     var item = items[0];
     send(item).then(function (res) {
       if (res.status === 401 || res.status === 403) { say("A report is saved on this device. Sign in again to send it."); return; }
+      if (res.status >= 500) { say(SAVED); later(); return; }
       save(load().filter(function (i) { return i.idempotency_key !== item.idempotency_key; }));
       if (res.status < 300) say("Your saved report was sent (incident " + res.body.incident_id + ").");
       else say("Your saved report was refused: " + (res.body.error || res.status) + ". Please report again.");
       flush();
-    }).catch(function () { say("A report is saved on this device and will be sent when the connection returns."); });
+    }).catch(function () { say("A report is saved on this device and will be sent when the connection returns."); later(); });
   }
   window.addEventListener("online", flush);
   flush();
@@ -124,12 +132,17 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var item = body();
-    var queue = function () {
+    var keep = function () {
       if (!load().some(function (i) { return i.idempotency_key === item.idempotency_key; })) save(load().concat([item]));
+      later();
+    };
+    var queue = function () {
+      keep();
       say("No connection: your report is saved on this device and will be sent when the connection returns.");
     };
     if (!navigator.onLine) { queue(); return; }
     send(item).then(function (res) {
+      if (res.status >= 500) { keep(); say(SAVED); return; }
       if (res.status < 300) {
         location.href = "/report/done?incident=" + encodeURIComponent(res.body.incident_id) + (res.body.duplicate ? "&duplicate=1" : "") + (res.body.emergency_instruction ? "&danger=1" : "");
       } else {
