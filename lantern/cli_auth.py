@@ -175,7 +175,11 @@ def register(add: AddCommand) -> None:
     rotate.add_argument("--jwks", default=None, help="the JWKS file (default: LANTERN_JWKS)")
 
     bg = add("break-glass", cmd_break_glass, "emergency access beyond your role (reviewed)")
-    bg.add_argument("--reason", required=True)
+    bg.add_argument(
+        "--reason",
+        required=True,
+        help="why, naming nobody (it travels with the audit entry, for compliance's review)",
+    )
     bg.add_argument("--minutes", type=int, default=30, help="at most the policy (60)")
     bg.add_argument("--incident", default=None)
 
