@@ -21,6 +21,7 @@ import os
 import stat
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -174,11 +175,22 @@ class KeySet:
             return
         if not source:
             raise KeyFileError("no JWKS configured (LANTERN_JWKS: a file path or an https URL)")
+        if self.is_url:
+            self._refuse_plain_http()
         self._load(force=True)
 
     @property
     def is_url(self) -> bool:
         return self.source.startswith(("https://", "http://"))
+
+    def _refuse_plain_http(self) -> None:
+        """Keys fetched without TLS could be swapped on the way: https, or http on loopback only
+        (a sidecar on the same host)."""
+        parts = urllib.parse.urlsplit(self.source)
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise KeyFileError(
+                f"the JWKS URL must be https (http only on this host): {parts.hostname}"
+            )
 
     def key(self, kid: str) -> PyJWK | None:
         """The key named ``kid``; an unknown one makes the set look again (a rotation)."""
