@@ -546,6 +546,17 @@ async def test_break_the_glass_never_outlives_the_caller_and_never_chains(
     assert (status, refused["field"]) == (403, "authorization")
     assert "cannot ask for another" in refused["error"]
 
+    async def audited() -> list[tuple[str, int]] | None:  # the refusal is in the audit history
+        _, rows = await harness.call("GET", "records", "/audit?action=break_glass&actor=r-b")
+        found = [(r["outcome"], r["status"]) for r in rows]
+        return found if ("refused", 403) in found else None
+
+    assert sorted(await eventually(audited, 15)) == [
+        ("allowed", 201),
+        ("allowed", 201),
+        ("refused", 403),
+    ]
+
 
 async def test_break_the_glass_is_capped_by_the_district_policy(
     subjects: Subjects, nats_url: str, tmp_path: Any, clean_streams: None
