@@ -15,6 +15,7 @@ import pytest
 import vobject
 
 from events.subjects import Subjects
+from services.dispatch.calendar import digest
 from tests.harness import Harness, eventually
 
 pytestmark = pytest.mark.system
@@ -122,6 +123,11 @@ async def test_a_responder_subscribes_to_their_shifts_and_check_ins_and_can_revo
         assert (DAYS[start.weekday()], start.hour, end - start) == (tomorrow, 9, timedelta(hours=8))
         assert shift.summary.value == "On call (Lantern)"
 
+    secret = feed["path"].removeprefix("/calendar/").removesuffix(".ics")
+    stored = stored_events_text(harness)  # decrypted: the cipher must not be what hides it
+    assert digest(secret) in stored  # only its hash is kept...
+    assert secret not in stored  # ...never the secret itself
+
     status, revoked = await harness.call(
         "POST", "dispatch", "/calendar/feeds/co-a/revoke", {"responder_id": "co-a"}, token=co_a
     )
@@ -138,3 +144,12 @@ async def test_a_responder_subscribes_to_their_shifts_and_check_ins_and_can_revo
     unavailable = await fetch(harness, again["path"])
     assert unavailable.status_code == 503  # not a calendar silently missing its check-ins
     assert unavailable.headers["Retry-After"] == "60"
+
+
+def stored_events_text(harness: Harness) -> str:
+    """Every event dispatch stored, decrypted and decoded, as one text to search."""
+    app = harness.running["dispatch"].process.app
+    found = []
+    for notification in app.recorder.select_notifications(start=1, limit=1_000_000):
+        found.append(repr(vars(app.mapper.to_domain_event(notification))))
+    return "\n".join(found)
