@@ -338,8 +338,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reader_went_away()
     except CliError as exc:
         return fail(args, exc.error, exc.field, exc.code)
-    except ServiceError as exc:
-        code = EXIT_INPUT if exc.status in (400, 422) else EXIT_FAILURE
+    except ServiceError as exc:  # 503: the service cannot do it now (its store, NATS): retry
+        code = (
+            EXIT_INPUT
+            if exc.status in (400, 413, 422)
+            else EXIT_UNREACHABLE
+            if exc.status == 503
+            else EXIT_FAILURE
+        )
         return fail(args, exc.error, exc.field, code)
     except Unreachable as exc:
         return fail(args, f"service unreachable: {exc}", None, EXIT_UNREACHABLE)
