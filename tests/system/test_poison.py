@@ -9,6 +9,7 @@ message, which is applied exactly once however often it is asked for.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -255,10 +256,13 @@ async def test_a_redriven_fixed_message_is_applied_exactly_once(
     assert row["reason"].startswith("does not fit the contract: school_id")
 
     fixed = {**broken, **msgspec_builtins(reported(incident)), "incident_id": str(incident)}
-    status, body = await harness.call(
-        "POST", "dispatch", f"/dlq/{row['seq']}/redrive", {"payload": fixed}
+    redrive = f"/dlq/{row['seq']}/redrive"
+    both = await asyncio.gather(  # two operators at once: one applies it, the other is told
+        harness.call("POST", "dispatch", redrive, {"payload": fixed}),
+        harness.call("POST", "dispatch", redrive, {"payload": fixed}),
     )
-    assert status == 201, body
+    assert sorted(status for status, _ in both) == [201, 409], both
+    body = next(reply for status, reply in both if status == 201)
     assert body["action"] == "redriven"
     assert body["changed"] >= 1
     again, refusal = await harness.call("POST", "dispatch", f"/dlq/{row['seq']}/redrive", {})
