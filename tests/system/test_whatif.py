@@ -76,6 +76,7 @@ def test_the_demo_morning_replays_exactly_and_the_cli_compares_another_policy(
         check=False,
     )
     assert morning.returncode == 0, morning.stderr[-3000:]
+    before = files_of(tmp_path)  # reading offline, in-process or by the CLI, writes nothing
 
     with reading.offline(Settings(service="dispatch", data_dir=tmp_path, dev_mode=True)) as history:
         result = replay(history)
@@ -83,13 +84,14 @@ def test_the_demo_morning_replays_exactly_and_the_cli_compares_another_policy(
     different = divergences(result)
     assert not different, "\n".join(str(d) for d in different)
 
-    policy = tmp_path / "repeat-once.toml"
-    policy.write_text(LONGER_CHAIN)
     out = tmp_path / "whatif"
+    policy = tmp_path.parent / f"{tmp_path.name}-repeat-once.toml"  # outside what is compared
+    policy.write_text(LONGER_CHAIN)
     run = lantern(
         tmp_path, "whatif", "--offline", "--policy", str(policy), "--json", "--out", str(out)
     )
     document = as_json(run)
+    assert files_of(tmp_path, but=out) == before  # --offline created and changed nothing
     assert document["kind"] == "lantern.dispatch.whatif"
     assert document["policy"]["version"] == "morning-repeat-once"
     actual, whatif = document["overall"]["actual"], document["overall"]["whatif"]
@@ -100,6 +102,15 @@ def test_the_demo_morning_replays_exactly_and_the_cli_compares_another_policy(
     for name in ("whatif.json", "summary.csv", "responders.csv", "incidents.csv", "whatif.png"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "whatif.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def files_of(directory: Path, but: Path | None = None) -> dict[Path, tuple[int, int]]:
+    """Every file under ``directory`` (those under ``but`` aside), with its size and mtime."""
+    return {
+        p: (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in directory.rglob("*")
+        if p.is_file() and (but is None or but not in p.parents)
+    }
 
 
 # -- access, over HTTP and NATS ----------------------------------------------------------------
