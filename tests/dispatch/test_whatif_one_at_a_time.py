@@ -19,6 +19,7 @@ from plumbing.domain import Conflict
 from plumbing.interface.commands import Context
 from services.dispatch.application import DispatchApplication
 from services.dispatch.whatif import operation as whatif
+from services.dispatch.whatif import run as replay_step
 from tests.support import NOW, TRACE, memory
 
 POLICY = '[dispatch]\nversion = "v2"\n'
@@ -27,7 +28,7 @@ POLICY = '[dispatch]\nversion = "v2"\n'
 def test_a_second_whatif_while_one_runs_is_a_conflict(monkeypatch: pytest.MonkeyPatch) -> None:
     app = DispatchApplication(env=memory())
     replaying, finish = threading.Event(), threading.Event()
-    real_run = whatif.run
+    real_run = replay_step.run  # the replay step the operation calls
 
     def held_run(*args: Any, **kwargs: Any) -> dict[str, Any]:
         replaying.set()
