@@ -318,3 +318,94 @@ def test_break_glass_is_reviewed_by_compliance_with_review_queue_and_review(syst
     assert granted["audit_id"] not in {r["audit_id"] for r in after}
     everything = lantern_as(system, "compliance", "comp-1", "review-queue", "--all")
     assert granted["audit_id"] in {r["audit_id"] for r in everything}
+
+
+def test_an_incident_through_the_command_line_contract(system: Path) -> None:
+    """Given a report, when a responder declines and the next acknowledges, goes to the
+    student and the incident is noted and reclassified, then each command answers with the
+    contract's JSON fields, and the timeline, the audit export, the record of disclosures
+    and the dead-letter list show it, all through `lantern`."""
+    student = "stu-cli-contract"
+    accepted = as_json(
+        lantern(
+            system, "report", "--school", "maple-es", "--student", student,
+            "--category", "acute_distress", "--risk", "moderate", "--reporter", "staff-17",
+            "--json",
+        )
+    )  # fmt: skip
+    incident = accepted["incident_id"]
+    assert {"incident_id", "duplicate", "linked"} <= set(accepted)
+
+    def current() -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = as_json(lantern(system, "status", incident, "--json"))
+            if status["dispatch"] is not None:
+                return dict(status["dispatch"])
+            time.sleep(0.2)
+        raise AssertionError("never dispatched")
+
+    first = current()
+    assert {"state", "responder_id", "dispatch_id", "ack_deadline", "rule"} <= set(first)
+    listed = as_json(lantern(system, "dispatches", "--responder", first["responder_id"], "--json"))
+    assert first["dispatch_id"] in {d["dispatch_id"] for d in listed}
+    assert {"dispatch_id", "incident_id", "responder_id", "state", "ack_deadline"} <= set(listed[0])
+
+    as_json(
+        lantern(
+            system, "decline", first["dispatch_id"], "--as", first["responder_id"],
+            "--reason", "with another student", "--json",
+        )
+    )  # fmt: skip
+    second = current()
+    assert second["dispatch_id"] != first["dispatch_id"]  # the chain moved on at once
+    status = as_json(lantern(system, "status", incident, "--json"))
+    assert any(e["reason"] == "declined" for e in status["escalations"]), status
+
+    responder = second["responder_id"]
+    as_json(lantern(system, "ack", second["dispatch_id"], "--as", responder, "--json"))
+    again = lantern(system, "ack", first["dispatch_id"], "--as", first["responder_id"], "--json")
+    assert again.returncode != 0  # declined and moved on: a conflict, said so
+    assert json.loads(again.stderr)["error"]
+    as_json(
+        lantern(
+            system, "update", second["dispatch_id"], "--as", responder,
+            "--state", "with_student", "--json",
+        )
+    )  # fmt: skip
+    as_json(lantern(system, "note", incident, "--as", responder, "--text", "calmer", "--json"))
+    as_json(
+        lantern(
+            system, "reclassify", incident, "--as", responder, "--risk", "high",
+            "--reason", "said more", "--json",
+        )
+    )  # fmt: skip
+
+    def timeline_types() -> set[str]:
+        deadline = time.monotonic() + 10
+        types: set[str] = set()
+        while time.monotonic() < deadline:
+            timeline = as_json(lantern(system, "timeline", incident, "--json"))
+            assert timeline["incident_id"] == incident
+            types = {e["type"] for e in timeline["entries"]}
+            if {"dispatch_declined", "risk_reclassified", "incident_noted"} <= types:
+                return types
+            time.sleep(0.3)
+        return types
+
+    assert {
+        "incident_reported",
+        "dispatch_declined",
+        "dispatch_acknowledged",
+        "incident_noted",
+        "risk_reclassified",
+    } <= timeline_types()
+
+    export = lantern(system, "audit", "export", "--format", "ndjson", "--student", student)
+    assert export.returncode == 0, export.stderr
+    actions = {json.loads(line)["action"] for line in export.stdout.splitlines() if line}
+    assert {"report_incident", "add_note", "reclassify_risk"} <= actions, actions
+    disclosures = as_json(lantern(system, "disclosures", student, "--json"))
+    assert disclosures["student_ref"] == student
+    assert {"entries", "consents", "official_access"} <= set(disclosures)
+    assert isinstance(as_json(lantern(system, "dlq", "list", "--json")), list)
