@@ -53,18 +53,25 @@ async def history(
     for service in SERVICES:
         await eventually(lambda s=service: anchored_at_head(store, subjects, nats_url, s), 15)  # type: ignore[misc]
     await harness.stop_all()
-    runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
-    monkeypatch.setenv("LANTERN_STORE", store["store"])
-    monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
-    monkeypatch.setenv("LANTERN_NATS_URL", nats_url)  # where the anchors are: verify is told
-    if store["store"] == "postgres":
-        monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
-        monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])
+    point_verify_at(store, subjects, nats_url, monkeypatch)
     yield store
     nc = await nats.connect(nats_url)
     with contextlib.suppress(Exception):
         await nc.jetstream().delete_stream(subjects.integrity_stream)
     await nc.close()
+
+
+def point_verify_at(
+    store: dict[str, str], subjects: Subjects, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `lantern audit verify` is told: the stores, and the NATS where the anchors are."""
+    runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
+    monkeypatch.setenv("LANTERN_STORE", store["store"])
+    monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
+    monkeypatch.setenv("LANTERN_NATS_URL", nats_url)
+    if store["store"] == "postgres":
+        monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
+        monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])
 
 
 # -- raw access to the stores (what an intruder with database access would do) ---------------------
@@ -243,13 +250,7 @@ async def test_crypto_shredding_a_student_leaves_the_history_verifiable(
             await eventually(lambda s=service: anchored_at_head(store, subjects, nats_url, s), 15)  # type: ignore[misc]
     finally:
         await harness.stop_all()
-    runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
-    monkeypatch.setenv("LANTERN_STORE", store["store"])
-    monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
-    monkeypatch.setenv("LANTERN_NATS_URL", nats_url)  # where the anchors are: verify is told
-    if store["store"] == "postgres":
-        monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
-        monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])
+    point_verify_at(store, subjects, nats_url, monkeypatch)
 
     code, report = await verify(store["data_dir"])
 
@@ -276,12 +277,6 @@ async def test_a_graceful_stop_anchors_the_last_writes(
             assert status == 201
     finally:
         await harness.stop_all()
-    monkeypatch.setenv("LANTERN_STORE", store["store"])
-    monkeypatch.setenv("LANTERN_PREFIX", subjects.prefix)
-    monkeypatch.setenv("LANTERN_NATS_URL", nats_url)
-    if store["store"] == "postgres":
-        monkeypatch.setenv("LANTERN_POSTGRES_DSN", store["postgres_dsn"])
-        monkeypatch.setenv("LANTERN_POSTGRES_SCHEMA", store["postgres_schema"])
-    runfile.write(Path(store["data_dir"]), {"nats_url": nats_url, "prefix": subjects.prefix})
+    point_verify_at(store, subjects, nats_url, monkeypatch)
 
     assert await anchored_at_head(store, subjects, nats_url, "intake")  # no wait: already there
