@@ -60,6 +60,20 @@ class Observer(Protocol):
     def observe(self, recordings: Sequence[Recording[UUID]]) -> None: ...
 
 
+def _collect(processing: ProcessingEvent[UUID], aggregates: Iterable[Aggregate | None]) -> None:
+    """``ProcessingEvent.collect_events`` for aggregates only: the same result, without its
+    two runtime-Protocol ``isinstance`` checks per aggregate (the costliest part of a record
+    on Python 3.11, by py-spy; see the README's Performance section)."""
+    for aggregate in aggregates:
+        if aggregate is None:
+            continue
+        if not hasattr(aggregate, "collect_events"):  # a domain event given as it is
+            processing.collect_events(aggregate)
+            continue
+        processing.events.extend(aggregate.collect_events())
+        processing.aggregates[aggregate.id] = aggregate
+
+
 class LanternApplication(EventSourcedProjection[UUID]):
     """Load -> decide -> record.  Subclasses set ``name`` to the service name."""
 
@@ -111,10 +125,10 @@ class LanternApplication(EventSourcedProjection[UUID]):
         same transaction.
         """
         processing = ProcessingEvent[UUID](tracking=tracking)
-        processing.collect_events(*aggregates)
+        _collect(processing, aggregates)
         entry = audit.rider() if processing.events else None
         if entry is not None:
-            processing.collect_events(entry.aggregate())
+            _collect(processing, [entry.aggregate()])
         recordings = self._record(processing)
         if entry is not None:
             entry.stored = True
@@ -186,12 +200,14 @@ class LanternApplication(EventSourcedProjection[UUID]):
         work = _WORK.get()
         if work is None:
             return
+        enlisted: list[Aggregate] = self.scratch().setdefault("enlisted", [])
         for aggregate in aggregates:
             if aggregate is None:
                 continue
             known = work.setdefault(aggregate.id, aggregate)
             if known is not aggregate:  # a load that bypassed get(): its changes would be lost
                 raise RuntimeError(f"two copies of aggregate {aggregate.id} in one unit of work")
+            enlisted.append(aggregate)  # in order: a batch-wide figure reads only what is new
 
     def exists(self, aggregate_id: UUID) -> bool:
         work = _WORK.get()

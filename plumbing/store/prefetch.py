@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
@@ -62,7 +61,9 @@ def load_many(app: LanternApplication, ids: Iterable[UUID]) -> dict[UUID, Aggreg
             found.setdefault(oid, []).append(app.mapper.to_domain_event(stored))
     loaded: dict[UUID, Aggregate] = {}
     for oid, events in found.items():
-        aggregate: Aggregate | None = project_aggregate(None, events)
+        aggregate: Aggregate | None = None
+        for event in events:  # eventsourcing's project_aggregate, without its per-event
+            aggregate = event.mutate(aggregate)  # runtime-Protocol check (costly on 3.11)
         if aggregate is not None:
             loaded[oid] = aggregate
     return loaded

@@ -165,13 +165,18 @@ class DispatchApplication(LanternApplication):
         batch are not on the board yet; their dispatches count here, so two reports
         of one batch are balanced as if they had come one after the other.  The
         board's loads are read once per batch and each changed response's share is
-        kept up to date as the batch goes (a running sum, not a recount).
+        kept up to date as the batch goes (a running sum, not a recount): each choice
+        looks only at the responses enlisted since the previous one (every decision's
+        changes are enlisted before the next decision), not at the whole batch again.
         """
         if "base" not in scratch:
             scratch["base"], scratch["delta"], scratch["shares"] = self.board.loads(), Counter(), {}
+            scratch["counted"] = 0
         delta: Counter[str] = scratch["delta"]
         shares: dict[UUID, tuple[int, Counter[str]]] = scratch["shares"]
-        for aggregate in self.work().values():
+        enlisted: list[Aggregate] = scratch.get("enlisted", [])
+        fresh, scratch["counted"] = enlisted[scratch["counted"] :], len(enlisted)
+        for aggregate in fresh:  # only what joined or changed since the last choice
             if not isinstance(aggregate, IncidentResponse) or not aggregate.pending_events:
                 continue
             known = shares.get(aggregate.id)

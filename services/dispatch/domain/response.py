@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -36,6 +37,7 @@ _ORDER = {"acknowledged": 0, **{s: i + 1 for i, s in enumerate(FIELD_STATUSES)}}
 ACKABLE = frozenset({"assigned", "escalated"})
 
 
+@lru_cache(maxsize=8192)  # asked several times per report (exists, open, the board): a hash each
 def response_id_for(incident_id: UUID) -> UUID:
     """One response per incident: a second delivery of the report finds the same one."""
     return uuid5(NAMESPACE_URL, f"lantern:dispatch:response:{incident_id}")
