@@ -44,6 +44,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from structlog.contextvars import bound_contextvars
 
 from events.subjects import Subjects
@@ -184,9 +185,13 @@ class Lane:
             while active():
                 if time.monotonic() - polled > 2.0:
                     polled = time.monotonic()
-                    with contextlib.suppress(Exception):
+                    try:
                         info = await js.consumer_info(self.stream, self.durable)
                         self.status.pending = int(info.num_pending or 0)
+                    except NotFoundError:  # deleted (with its stream): make it again, below
+                        puller.conflict = puller.conflict or "the consumer does not exist"
+                    except Exception:  # noqa: BLE001, S110 - a figure for /health only
+                        pass
                 msgs = await puller.take(wait_s=0.5)
                 if msgs:
                     await self.handle(msgs, active)

@@ -22,6 +22,8 @@ from nats.aio.subscription import Subscription
 STATUS = "Status"
 #: Server status codes on a pull request: nothing now / request expired / conflict / heartbeat.
 DONE_STATUSES = ("404", "408", "409")
+# A pull for a consumer that does not exist gets no answer at all (not even "no
+# responders"): the lane finds that out by polling the consumer (``Lane.run``).
 
 
 class Puller:

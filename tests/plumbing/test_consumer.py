@@ -34,6 +34,7 @@ from plumbing.messaging.deadletters import DeadLetters, Parcel
 from plumbing.messaging.failures import Failure
 from plumbing.messaging.feed import MAX_PAYLOAD_BYTES, Feed, contract
 from plumbing.messaging.host import MessagingHost
+from plumbing.messaging.puller import Puller
 from plumbing.messaging.streams import provision
 from plumbing.store.application import LanternApplication
 from tests.harness import eventually
@@ -380,3 +381,30 @@ async def test_a_dead_letter_keeps_no_publish_condition_of_the_upstream_relay(ri
     assert h.EXPECTED_LAST_SEQUENCE not in parked
     assert parked[h.POSITION] == "7"  # what the message is stays with it
     assert parked[h.MSG_ID] == "dlq/probe-p0/X_INTAKE/42"
+
+
+async def test_a_lane_whose_stream_and_consumer_were_lost_makes_them_again_and_goes_on(
+    nats_url: str, subjects: Subjects, clean_streams: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wiped server: the stream goes, and its consumers with it.  A lane may hear a 409
+    for its open pull, or (seen in CI, on the relay-fault test) hear nothing, and then its
+    pulls get no answer at all.  The lane notices even then (it polls its consumer), makes
+    the consumer again once the stream is back, and applies what comes next."""
+    hearing = Puller._on_msg
+
+    async def deaf_to_409(puller: Puller, msg: Any) -> None:  # as the lanes in a CI run were
+        if (msg.headers or {}).get("Status") != "409":
+            await hearing(puller, msg)
+
+    monkeypatch.setattr(Puller, "_on_msg", deaf_to_409)
+    async with running_rig(nats_url, subjects) as rig:
+        await rig.upstream.publish(rig.subjects.incident_reported, report("before"))
+        assert await eventually(lambda: _true(rig.applied() == ["before"]))
+        (lane,) = rig.host.lanes.values()
+        await rig.js.delete_stream(lane.stream)
+        await asyncio.sleep(1.0)  # the lane's pulls go unanswered
+        await provision(rig.js, rig.subjects)
+
+        await rig.upstream.publish(rig.subjects.incident_reported, report("after"))
+        assert await eventually(lambda: _true(rig.applied() == ["before", "after"]), timeout=15)
+        assert (await rig.js.consumer_info(lane.stream, lane.durable)).name == lane.durable
